@@ -1,0 +1,23 @@
+"""nbgrader configuration for the course (instructor side).
+
+solutions/<assignment>/<assignment>.ipynb is the source of truth; exercises/ is generated from it
+with `python3 course.py exercises` (nbgrader generate_assignment). Student submissions go into
+submitted/<student_id>/<assignment>/ as usual.
+"""
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.root = "."
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.course_id = "dl4cv-basics"
+c.CourseDirectory.db_assignments = [
+    {"name": "01_knn"},
+    {"name": "02_linear_regression"},
+    {"name": "03_linear_classifiers"},
+    {"name": "04_optimizers"},
+    {"name": "05_backprop"},
+]
+# Student notebooks must still open after nbgrader strips solutions: stubs raise inside bodies.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,0 +1,1 @@
+"""Per-assignment self-checks built on ``utils.checks`` (one module per assignment)."""
