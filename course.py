@@ -7,7 +7,8 @@
     python3 course.py release    build the student release in dist/student/
 
 Everything is installed into ``.venv/`` beside this file; only Python 3.11+ and pip are needed.
-Extra arguments after ``test`` go to pytest (for example ``-m "not browser"``).
+Extra arguments after ``test`` go to pytest (for example ``-m "not browser"``); tests run on
+all cores (pytest-xdist ``-n auto``) unless you pass ``-n``.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def main(argv: list[str]) -> int:
         os.execve(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", "course_map.ipynb", *rest], env)
     if command == "test":
         ensure_environment(["requirements.txt", "requirements-dev.txt"])
-        return run([str(PYTHON), "-m", "pytest", *rest])
+        parallel = [] if any(a.startswith("-n") for a in rest) else ["-n", "auto"]
+        return run([str(PYTHON), "-m", "pytest", *parallel, *rest])
     if command == "exercises":
         ensure_environment(["requirements.txt"])
         return run([str(PYTHON), "-m", "tools.generate_exercises", *rest])

@@ -1,6 +1,6 @@
 """Regenerate exercises/ from solutions/ with nbgrader generate_assignment.
 
-    python3 course.py exercises [ASSIGNMENT ...]
+    python3 course.py exercises [--no-db] [ASSIGNMENT ...]
 
 With no names, every folder in solutions/ is regenerated. The gradebook (gradebook.db, not
 committed) records the assignments so that `nbgrader autograde` works afterwards.
@@ -42,7 +42,10 @@ def generate(root: Path = ROOT, names: list[str] | None = None, use_db: bool = T
 
 
 if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    use_db = "--no-db" not in arguments
+    names = [a for a in arguments if a != "--no-db"]
     try:
-        generate(names=sys.argv[1:] or None)
+        generate(Path.cwd(), names=names or None, use_db=use_db)
     except subprocess.CalledProcessError as error:
         sys.exit(f"nbgrader generate_assignment failed:\n{error.stderr}")

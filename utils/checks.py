@@ -14,7 +14,8 @@ Usage inside a check module (see ``utils/selfchecks/``)::
 
 ``report()`` raises ``NotImplementedError`` when any case hit an unimplemented stub (so an
 untouched exercise fails only with that error) and ``SelfCheckFailed`` (an AssertionError)
-when any case failed; it returns the number of passed cases when all pass.
+when any case failed; it returns None when all pass (a test cell whose last value is a
+number would be read by nbgrader as partial credit).
 An unimplemented function can never pass: every case must call the function, and
 ``expect_*`` reject ``None``, wrong types, wrong shapes and non-finite values.
 """
@@ -78,7 +79,7 @@ class SelfCheck:
             case.status = "fail"
             case.message = f"raised {type(error).__name__}: {error}\n{_student_frame(error)}"
 
-    def report(self) -> int:
+    def report(self) -> None:
         """Print one line per case and a summary; raise if anything is missing or wrong."""
         passed = sum(c.status == "pass" for c in self.cases)
         todo = sum(c.status == "todo" for c in self.cases)
@@ -100,7 +101,6 @@ class SelfCheck:
             raise SelfCheckFailed(f"{summary}; read the messages above for what went wrong.")
         if total == 0:
             raise SelfCheckFailed(f"{self.name}: the self-check ran no case (a bug in the check).")
-        return passed
 
 
 def _indent(text: str, prefix: str) -> str:

@@ -35,7 +35,7 @@ def _distance_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     ]
 
 
-def check_distances(fn, *, no_loops: bool = False) -> int:
+def check_distances(fn, *, no_loops: bool = False) -> None:
     """Check a ``compute_distances_*(X_train, X) -> (num_test, num_train)`` function."""
     check = SelfCheck(fn.__name__)
     for description, X_train, X, expected in _distance_cases():
@@ -69,10 +69,10 @@ def check_distances(fn, *, no_loops: bool = False) -> int:
                    f"Peak memory was {peak / 1e6:.1f} MB; a (num_test, num_train, D) array would "
                    f"take {three_d / 1e6:.0f} MB. Expand |x - y|^2 = |x|^2 + |y|^2 - 2 x.y "
                    "and use one matrix product.")
-    return check.report()
+    check.report()
 
 
-def check_predict_labels(fn) -> int:
+def check_predict_labels(fn) -> None:
     """Check ``predict_labels(dists, y_train, k=1) -> (num_test,)`` integer labels."""
     check = SelfCheck(fn.__name__)
     dists = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0], [1.0, 1.5, 0.5, 9.0]])
@@ -93,7 +93,7 @@ def check_predict_labels(fn) -> int:
         fn(d, yt, k=3)
         expect(np.array_equal(d, dists) and np.array_equal(yt, y_train),
                "predict_labels changed its inputs; sort a copy (np.argsort) instead of in place.")
-    return check.report()
+    check.report()
 
 
 def _toy_folds() -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +104,7 @@ def _toy_folds() -> tuple[np.ndarray, np.ndarray]:
     return X[order], y[order]
 
 
-def check_cross_validate(fn) -> int:
+def check_cross_validate(fn) -> None:
     """Check ``cross_validate(X, y, k_choices, num_folds=5) -> {k: [accuracy per fold]}``."""
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -135,10 +135,10 @@ def check_cross_validate(fn) -> int:
                          what=f"the accuracies for k={k}",
                          hint="split with np.array_split(X, num_folds) in the given order, hold "
                               "out fold i, train on the concatenation of the others.")
-    return check.report()
+    check.report()
 
 
-def check_knn_class(cls) -> int:
+def check_knn_class(cls) -> None:
     """Check ``KNearestNeighbor`` with ``train(X, y)`` and ``predict(X, k=1, num_loops=0)``."""
     from scipy.spatial.distance import cdist
 
@@ -162,4 +162,4 @@ def check_knn_class(cls) -> int:
         else:
             expect(False, "predict(X, num_loops=3) should raise ValueError('...') naming the "
                           "valid choices 0, 1 and 2.")
-    return check.report()
+    check.report()
