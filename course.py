@@ -73,7 +73,9 @@ def main(argv: list[str]) -> int:
         env = venv_env()
         env.pop("MPLBACKEND", None)
         os.chdir(ROOT)
-        os.execve(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", "course_map.ipynb", *rest], env)
+        as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        args = [str(BIN / "jupyter"), "lab", "course_map.ipynb", *as_root, *rest]
+        os.execve(args[0], args, env)
     if command == "test":
         ensure_environment(["requirements.txt", "requirements-dev.txt"])
         parallel = [] if any(a.startswith("-n") for a in rest) else ["-n", "auto"]
