@@ -1,0 +1,198 @@
+"""Grading outputs: grades.csv, results.json, feedback.html per student, summary.html.
+
+Every file is written atomically (temporary file in the same folder, then ``os.replace``), so
+an interrupted run never leaves half a file. Everything a student produced (messages, printed
+text, exception text) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+def safe_dirname(student_id: str) -> str:
+    """A folder name for a student id (no path separators, no '..', never empty)."""
+    name = _SAFE_ID.sub("_", student_id).strip(".") or "_"
+    return name[:120]
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def results_path(out_dir: Path, student_id: str) -> Path:
+    return Path(out_dir) / safe_dirname(student_id) / "results.json"
+
+
+def load_results(path: Path) -> dict | None:
+    """A previous results.json, or None when missing or unreadable (then it is regraded)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
+
+
+def write_student(out_dir: Path, result: dict) -> None:
+    """results.json and feedback.html for one student."""
+    student_id = result["extra_data"]["student_id"]
+    folder = Path(out_dir) / safe_dirname(student_id)
+    write_atomic(folder / "feedback.html", feedback_html(result))
+    write_atomic(folder / "results.json", json.dumps(result, indent=1, sort_keys=True))
+
+
+def _short_name(test_name: str) -> str:
+    return test_name.split("::", 1)[-1]
+
+
+def grades_csv(results: list[dict], test_names: list[str]) -> str:
+    """One row per student: student_id, score, max_score, then one column per test."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student_id", "score", "max_score", *map(_short_name, test_names)])
+    for result in sorted(results, key=lambda r: r["extra_data"]["student_id"]):
+        by_name = {t["name"]: t["score"] for t in result["tests"]}
+        writer.writerow([result["extra_data"]["student_id"], _fmt(result["score"]),
+                         _fmt(result["max_score"]),
+                         *(_fmt(by_name.get(name, 0.0)) for name in test_names)])
+    return buffer.getvalue()
+
+
+def _fmt(value) -> str:
+    return f"{float(value):.4g}"
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #ddd;padding:.4rem;
+text-align:left;vertical-align:top} .passed{color:#176b2c}.failed{color:#a4161a}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;border-radius:4px;margin:0}
+.note{background:#fff6d6;padding:.5rem 1rem;border-radius:4px}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
+            f"{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}"
+            f"</body></html>\n")
+
+
+def feedback_html(result: dict) -> str:
+    """The student's page: per test passed/failed, and on failure what was expected and got."""
+    extra = result["extra_data"]
+    rows = []
+    for test in result["tests"]:
+        status = html.escape(test["status"])
+        message = html.escape(test["output"]) if test["output"] else ""
+        rows.append(f"<tr><td>{html.escape(_short_name(test['name']))}</td>"
+                    f"<td class='{status}'>{status}</td>"
+                    f"<td>{_fmt(test['score'])} / {_fmt(test['max_score'])}</td>"
+                    f"<td><pre>{message}</pre></td></tr>" if message else
+                    f"<tr><td>{html.escape(_short_name(test['name']))}</td>"
+                    f"<td class='{status}'>{status}</td>"
+                    f"<td>{_fmt(test['score'])} / {_fmt(test['max_score'])}</td><td></td></tr>")
+    notes = ""
+    if result.get("output"):
+        notes = (f"<h2>Notes</h2><div class='note'><pre>{html.escape(result['output'])}</pre>"
+                 "</div>")
+    printed = ""
+    if extra.get("printed"):
+        printed = ("<h2>What your code printed</h2><p>Shown for debugging only; printed text "
+                   f"is never used for grading.</p><pre>{html.escape(extra['printed'])}</pre>")
+    body = (f"<h1>{html.escape(extra['assignment'])}: feedback for "
+            f"{html.escape(extra['student_id'])}</h1>"
+            f"<p><strong>Score: {_fmt(result['score'])} / {_fmt(result['max_score'])}</strong>"
+            f" &middot; graded in {result['execution_time']:.2f} s &middot; seed {extra['seed']}"
+            "</p><p>The hidden tests use inputs generated for you; on failure the message says "
+            "what was expected and what your code returned.</p>"
+            f"<table><tr><th>test</th><th>result</th><th>points</th><th>details</th></tr>"
+            f"{''.join(rows)}</table>{notes}{printed}")
+    return _page(f"Feedback {extra['student_id']}", body)
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def summary_html(results: list[dict], test_names: list[str], assignment: str,
+                 max_score: float, run_info: dict) -> str:
+    """Instructor summary: score histogram and pass rate per test (PNG pictures), table."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    scores = [r["score"] for r in results]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(scores, bins=min(20, max(5, int(max_score) + 1)), range=(0, max_score),
+            color="#4c72b0", edgecolor="white")
+    ax.set_xlabel("score (points)")
+    ax.set_ylabel("number of students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"{assignment}: score distribution (n = {len(results)})")
+    histogram = _png(fig)
+    plt.close(fig)
+
+    rates = []
+    for name in test_names:
+        passed = sum(1 for r in results for t in r["tests"]
+                     if t["name"] == name and t["status"] == "passed")
+        rates.append(passed / len(results) if results else 0.0)
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(test_names) + 1.2))
+    labels = [_short_name(n) for n in test_names]
+    ax.barh(labels[::-1], [100 * r for r in rates[::-1]], color="#55a868")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students passing the test (%)")
+    ax.set_ylabel("hidden test")
+    ax.set_title("pass rate per test")
+    bars = _png(fig)
+    plt.close(fig)
+
+    mean = sum(scores) / len(scores) if scores else 0.0
+    full = sum(1 for s in scores if s >= max_score)
+    zero = sum(1 for s in scores if s == 0)
+    lost = sorted({x for r in results for x in r["extra_data"].get("sandbox_lost", [])})
+    warning = ("<div class='note'><strong>Sandbox weakened.</strong> Protections lost: "
+               + html.escape("; ".join(lost)) + "</div>") if lost else ""
+    rows = "".join(
+        f"<tr><td>{html.escape(r['extra_data']['student_id'])}</td>"
+        f"<td>{_fmt(r['score'])}</td><td>{r['execution_time']:.2f}</td>"
+        f"<td><a href='{html.escape(safe_dirname(r['extra_data']['student_id']))}"
+        f"/feedback.html'>feedback</a></td></tr>"
+        for r in sorted(results, key=lambda r: r["extra_data"]["student_id"]))
+    info = " &middot; ".join(f"{html.escape(str(k))}: {html.escape(str(v))}"
+                             for k, v in run_info.items())
+    body = (f"<h1>{html.escape(assignment)}: grading summary</h1><p>{info}</p>{warning}"
+            f"<p>{len(results)} submissions &middot; mean {mean:.2f} / {_fmt(max_score)} "
+            f"&middot; full marks {full} &middot; zero {zero}</p>"
+            f"<img alt='score histogram' src='data:image/png;base64,{histogram}'>"
+            f"<img alt='pass rate per test' src='data:image/png;base64,{bars}'>"
+            "<h2>Students</h2><table><tr><th>student</th><th>score</th><th>seconds</th>"
+            f"<th></th></tr>{rows}</table>")
+    return _page(f"{assignment} summary", body)
