@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from utils.checks import (CheckFailure, NotImplementedYet, SelfCheck, SelfCheckFailed,
-                          expect_array, expect_close, python_loops)
+from utils.checks import (
+    CheckFailure,
+    NotImplementedYet,
+    SelfCheck,
+    SelfCheckFailed,
+    expect_array,
+    expect_close,
+    python_loops,
+)
 from utils.selfchecks import knn
 
 

@@ -1,0 +1,268 @@
+"""The lecture 04_optimization support code: surfaces, optimizer generators, the race view.
+
+No browser: the race's ``update`` is called directly and its artists inspected; its
+``redraw`` renders PNG bytes headless.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("agg")
+
+from utils import lecture_optim as lo  # noqa: E402
+from utils.gradcheck import eval_numerical_gradient, rel_error  # noqa: E402
+from utils.surfaces import SURFACES, get_surface  # noqa: E402
+
+SURFACE_NAMES = list(SURFACES)
+
+
+# ---- surfaces ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", SURFACE_NAMES)
+def test_surface_gradient_and_hessian_match_finite_differences(name):
+    surface = get_surface(name)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        p = np.array([rng.uniform(*surface.xlim), rng.uniform(*surface.ylim)]) * 0.8
+        numeric = eval_numerical_gradient(lambda q: float(surface.value(q)), p.copy(), h=1e-6)
+        assert rel_error(surface.gradient(p), numeric) < 1e-6
+        hessian = np.stack([eval_numerical_gradient(lambda q, i=i: float(surface.gradient(q)[i]),
+                                                    p.copy(), h=1e-6) for i in range(2)])
+        assert rel_error(surface.hessian(p), hessian) < 1e-5
+        assert np.allclose(surface.hessian(p), surface.hessian(p).T)
+
+
+@pytest.mark.parametrize("name", SURFACE_NAMES)
+def test_surface_minima_have_zero_gradient_and_the_stated_value(name):
+    surface = get_surface(name)
+    minima = np.array(surface.minima)
+    assert np.allclose(surface.gradient(minima), 0.0, atol=1e-12)
+    assert np.allclose(surface.value(minima), surface.min_value, atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(surface.hessian(minima)) > 0)
+    grid = np.stack(np.meshgrid(np.linspace(*surface.xlim, 41), np.linspace(*surface.ylim, 41)),
+                    -1)
+    assert surface.gap(grid).min() >= -1e-12  # no point of the window lies below the minimum
+
+
+def test_surfaces_are_vectorised_over_leading_axes():
+    surface = get_surface("beale")
+    points = np.random.default_rng(1).normal(size=(3, 4, 2))
+    assert surface.value(points).shape == (3, 4)
+    assert surface.gradient(points).shape == (3, 4, 2)
+    assert surface.hessian(points).shape == (3, 4, 2, 2)
+    assert np.allclose(surface.gradient(points)[1, 2], surface.gradient(points[1, 2]))
+
+
+def test_saddle_is_indefinite_at_the_origin():
+    assert sorted(np.linalg.eigvalsh(get_surface("saddle").hessian(np.zeros(2)))) == [-1.0, 1.0]
+
+
+def test_bad_points_and_names_get_clear_errors():
+    with pytest.raises(ValueError, match="last axis has length 2"):
+        get_surface("rosenbrock").value(np.zeros(3))
+    with pytest.raises(ValueError, match="choose one of"):
+        get_surface("himmelblau")
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        lo.trajectory(lambda p: p, [0.0], "LBFGS", 3)
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        lo.race("saddle", (0, 0), ["Adamax"], 3)
+
+
+# ---- the lecture's step generators -------------------------------------------------------
+TORCH_EQUIVALENTS = [
+    ("SGD", {"lr": 1e-3}, "SGD", {"lr": 1e-3}),
+    ("momentum", {"lr": 1e-3, "momentum": 0.9}, "SGD", {"lr": 1e-3, "momentum": 0.9}),
+    ("Nesterov", {"lr": 1e-3, "momentum": 0.9}, "SGD",
+     {"lr": 1e-3, "momentum": 0.9, "nesterov": True}),
+    ("AdaGrad", {"lr": 0.1}, "Adagrad", {"lr": 0.1, "eps": 1e-10}),
+    ("RMSProp", {"lr": 0.01}, "RMSprop", {"lr": 0.01, "alpha": 0.99, "eps": 1e-8}),
+    ("Adadelta", {}, "Adadelta", {"lr": 1.0, "rho": 0.9, "eps": 1e-6}),
+    ("Adam", {"lr": 0.02, "beta1": 0.8}, "Adam", {"lr": 0.02, "betas": (0.8, 0.999)}),
+]
+
+
+@pytest.mark.parametrize("name, hyper, torch_name, torch_kwargs", TORCH_EQUIVALENTS,
+                         ids=[c[0] for c in TORCH_EQUIVALENTS])
+def test_race_trajectories_match_torch_optim_on_rosenbrock(name, hyper, torch_name,
+                                                           torch_kwargs):
+    torch = pytest.importorskip("torch")
+    surface = get_surface("rosenbrock")
+    ours = lo.trajectory(surface.gradient, surface.start, name, 200, **hyper)
+    param = torch.tensor(surface.start, dtype=torch.float64, requires_grad=True)
+    optimizer = getattr(torch.optim, torch_name)([param], **torch_kwargs)
+    theirs = [param.detach().numpy().copy()]
+    for _ in range(200):
+        param.grad = torch.from_numpy(surface.gradient(param.detach().numpy()))
+        optimizer.step()
+        theirs.append(param.detach().numpy().copy())
+    assert np.allclose(ours, np.array(theirs), rtol=1e-7, atol=1e-12)
+
+
+def test_adam_without_bias_correction_takes_a_3_16_times_larger_first_step():
+    g = np.array([1.0, -4.0])
+    with_correction = lo.trajectory(lambda p: g, [0.0, 0.0], "Adam", 1, lr=0.1)
+    without = lo.trajectory(lambda p: g, [0.0, 0.0], "Adam without bias correction", 1, lr=0.1)
+    assert np.allclose(with_correction[1], -0.1 * np.sign(g), rtol=1e-7)
+    assert np.allclose(without[1], -0.1 * 0.1 / np.sqrt(0.001) * np.sign(g), rtol=1e-6)
+
+
+def test_divergence_leaves_nan_rows_and_a_good_rate_converges():
+    bowl = get_surface("ill-conditioned bowl")
+    diverged = lo.trajectory(bowl.gradient, bowl.start, "SGD", 400, lr=0.11)
+    assert np.isnan(diverged[-1]).all() and np.isfinite(diverged[0]).all()
+    first_nan = np.flatnonzero(np.isnan(diverged[:, 0]))[0]
+    assert np.abs(diverged[first_nan - 1]).max() <= lo.DIVERGED
+    converged = lo.trajectory(bowl.gradient, bowl.start, "SGD", 400, lr=0.05)
+    assert bowl.gap(converged[-1]) < 1e-12
+    assert lo.steps_to_reach(bowl.gap(converged), 1e-6) is not None
+    assert lo.steps_to_reach(bowl.gap(diverged), 1e-6) is None
+
+
+def test_newton_points_one_step_on_the_bowl_and_to_the_saddle_point():
+    bowl, saddle = get_surface("ill-conditioned bowl"), get_surface("saddle")
+    path = lo.newton_points(bowl.gradient, bowl.hessian, bowl.start, 3)
+    assert np.allclose(path[1:], 0.0, atol=1e-14)
+    path = lo.newton_points(saddle.gradient, saddle.hessian, (0.5, 0.3), 10)
+    assert np.allclose(path[-1], 0.0, atol=1e-10)  # the saddle, not a minimum
+
+
+def test_scipy_points_are_padded_to_the_step_count():
+    surface = get_surface("ill-conditioned bowl")
+    points = lo.scipy_points(surface, surface.start, 50)
+    assert points.shape == (51, 2)
+    assert np.allclose(points[0], surface.start)
+    assert surface.gap(points[-1]) < 1e-10
+
+
+def test_race_caches_and_returns_every_chosen_optimizer():
+    out = lo.race("saddle", (-1.8, 1e-3), ["Adam", "momentum"], 30, adaptive_lr=0.1)
+    again = lo.race("saddle", (-1.8, 1e-3), ["Adam", "momentum"], 30, adaptive_lr=0.1)
+    assert set(out) == {"Adam", "momentum"} and out["Adam"].shape == (31, 2)
+    assert out["Adam"] is again["Adam"]  # served from the cache
+
+
+# ---- other lecture maths ----------------------------------------------------------------
+def test_least_squares_gradient_has_the_one_over_n_factor():
+    X, y, _ = lo.make_regression(n=50, d=4, seed=0)
+    theta = np.random.default_rng(0).normal(size=4)
+    loss, grad = lo.least_squares(theta, X, y)
+    assert loss == pytest.approx(np.sum((X @ theta - y) ** 2) / 50)
+    numeric = eval_numerical_gradient(lambda t: lo.least_squares(t, X, y)[0], theta.copy())
+    assert rel_error(grad, numeric) < 1e-7
+    assert np.allclose(grad, 2 / 50 * (X.T @ X @ theta - X.T @ y))
+
+
+def test_forward_difference_error_is_first_order_in_h():
+    f = lambda x: float(np.sum(np.exp(x)))  # noqa: E731
+    x = np.array([0.3, -0.2])
+    errors = [np.abs(lo.forward_difference_gradient(f, x, h) - np.exp(x)).max()
+              for h in (1e-2, 1e-3)]
+    assert errors[0] / errors[1] == pytest.approx(10, rel=0.05)
+
+
+def test_sine_fit_gradient_and_its_many_minima():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 6, 60)
+    y = np.sin(1.5 * x)
+    a = np.array([0.7, 2.2, 3.9])
+    numeric = [eval_numerical_gradient(lambda v: float(lo.sine_fit_loss(v, x, y)[0][0]),
+                                       np.array([ai])) for ai in a]
+    assert np.allclose(lo.sine_fit_loss(a, x, y)[1], np.ravel(numeric), rtol=1e-6)
+    grid = np.linspace(0.05, 5, 2000)
+    loss = lo.sine_fit_loss(grid, x, y)[0]
+    local_minima = np.sum((loss[1:-1] < loss[:-2]) & (loss[1:-1] < loss[2:]))
+    assert local_minima >= 3
+
+
+def test_bumpy_landscape_gradient():
+    x = np.linspace(-3, 3, 13)
+    assert np.allclose(lo.bumpy_gradient(x), (lo.bumpy(x + 1e-6) - lo.bumpy(x - 1e-6)) / 2e-6,
+                       atol=1e-6)
+
+
+def test_minibatch_sgd_counts_steps_and_learns():
+    X, y, theta = lo.make_regression(n=100, d=3, noise=0.1, seed=2)
+    batch, full = lo.minibatch_sgd_losses(X, y, batch_size=32, lr=0.05, epochs=20)
+    assert batch.shape == full.shape == (20 * 3,)
+    assert full[-1] < 0.05 * full[0]
+    with pytest.raises(ValueError, match="batch_size"):
+        lo.minibatch_sgd_losses(X, y, batch_size=0, lr=0.1, epochs=1)
+
+
+def test_power_law_exponent_recovers_a_cubic():
+    sizes = np.array([100, 200, 400, 800])
+    assert lo.power_law_exponent(sizes, 3e-9 * sizes**3.0) == pytest.approx(3.0)
+    assert lo.solve_times([20, 40], repeats=1).shape == (2,)
+
+
+# ---- the race view ----------------------------------------------------------------------
+VALUES = dict(surface="rosenbrock", optimizers=("SGD", "Adam", "Newton"), steps=100,
+              start_x=0.0, start_y=0.0, suggested_start=True, sgd_lr=1e-3, momentum=0.9,
+              adaptive_lr=0.05, beta1=0.9)
+
+
+@pytest.fixture
+def race():
+    return lo.OptimizerRace()
+
+
+def test_update_moves_existing_artists_only(race):
+    lines_before = (list(race.ax_map.lines), list(race.ax_loss.lines))
+    results = race.update(**VALUES)
+    assert (list(race.ax_map.lines), list(race.ax_loss.lines)) == lines_before
+    assert set(results) == {"SGD", "Adam", "Newton"}
+    for name in lo.RACE_OPTIMIZERS:
+        shown = name in results
+        assert race.paths[name].get_visible() == shown
+        assert race.curves[name].get_visible() == shown
+    x, y = race.paths["Adam"].get_data()
+    assert np.allclose(x, results["Adam"][:, 0]) and np.allclose(y, results["Adam"][:, 1])
+    steps, log_gap = race.curves["Newton"].get_data()
+    assert len(steps) == 101 and log_gap[-1] == pytest.approx(-16)  # Newton reaches (1, 1)
+    assert race.start_marker.get_data()[0][0] == get_surface("rosenbrock").start[0]
+    texts = [t.get_text() for t in race.ax_loss.get_legend().get_texts()]
+    assert texts == ["SGD", "Adam", "Newton"]
+    assert race.ax_map.get_title().startswith("rosenbrock")
+    assert race.final_gaps["Newton"] == 0.0 and race.final_gaps["SGD"] > 1.0
+
+
+def test_update_follows_the_controls(race):
+    race.update(**VALUES)
+    slow = race.final_gaps["SGD"]
+    race.update(**{**VALUES, "sgd_lr": 1.5e-3})
+    assert race.final_gaps["SGD"] != slow
+    race.update(**{**VALUES, "surface": "saddle", "suggested_start": False, "start_x": 4.0,
+                   "start_y": -3.0, "optimizers": ("momentum",)})
+    assert race.ax_map.get_xlim()[1] >= 4.0 and race.ax_map.get_ylim()[0] <= -3.0
+    assert race.start_marker.get_data()[0][0] == 4.0
+    assert not race.paths["SGD"].get_visible() and race.paths["momentum"].get_visible()
+    assert len(race.contours.get_segments()) > 0
+
+
+def test_redraw_blits_when_only_hyper_parameters_change(race):
+    race.update(**VALUES)
+    png = race.live.render_png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert race.live.full_draws == 1
+    race.update(**{**VALUES, "adaptive_lr": 0.02, "momentum": 0.5})
+    changed = race.live.render_png()
+    assert race.live.full_draws == 1 and changed != png  # blitted, and the paths moved
+    race.update(**{**VALUES, "steps": 150})
+    race.live.render_png()
+    assert race.live.full_draws == 2  # axes changed: full draw
+
+
+def test_widget_wires_every_control_to_update(race):
+    box = race.widget(surface="saddle", optimizers=("Adam",))
+    assert race.results and set(race.results) == {"Adam"}
+    controls = race.controls()
+    assert set(controls) == set(VALUES)
+    assert box.children[-1] is race.live.output
+    assert race.live.last_redraw_ms == race.live.last_redraw_ms  # a number, not NaN
+    slider = next(w for row in box.children[:-1] for w in row.children
+                  if getattr(w, "description", "") == "lr (adaptive)")
+    before = race.final_gaps["Adam"]
+    slider.value = slider.value * 3
+    assert race.final_gaps["Adam"] != before

@@ -1,0 +1,331 @@
+"""Self-checks for the 04_optimizers exercise (update rules, Newton, L-BFGS, minibatch loop).
+
+Expected values come from hand-worked examples (closed forms for a constant gradient, small
+worked problems), from PyTorch's ``torch.optim`` run offline with equal hyper-parameters
+(the numbers are written below as literals; torch is not needed to run the checks), and from
+independent library code (``numpy.linalg``, ``scipy.optimize.LbfgsInvHessProduct``), never
+from the course's solutions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils.checks import SelfCheck, expect, expect_array, expect_close, expect_equal
+
+W0 = np.array([1.0, -2.0, 0.5])
+# Three gradients fed one after the other in the "three varying gradients" cases.
+GRADIENTS = (np.array([0.5, 1.0, -2.0]), np.array([-1.0, 0.25, 3.0]), np.array([0.1, -0.3, 0.2]))
+# Position after those three steps from W0, computed with torch.optim (float64) for the
+# hyper-parameters given next to each; see tests/test_optimizers.py for the full comparison.
+TORCH_AFTER_THREE_STEPS = {
+    "sgd_momentum": ({"learning_rate": 0.1, "momentum": 0.9},  # SGD(lr=.1, momentum=.9)
+                     [1.0445, -2.2885, 0.452]),
+    "nesterov_momentum": ({"learning_rate": 0.1, "momentum": 0.9},  # ... nesterov=True
+                          [1.08005, -2.35465, 0.3368]),
+    "adagrad": ({"learning_rate": 0.1, "epsilon": 1e-10},  # Adagrad(lr=.1, eps=1e-10)
+                [0.9805340110490378, -2.096308776523926, 0.5112564828074596]),
+    "rmsprop": ({"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-8},  # alpha=.9
+                [0.9939505264873223, -2.0299795802944693, 0.5030218352447623]),
+    "adadelta": ({"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6},  # Adadelta defaults
+                 [1.0003148394193813, -2.0029196737358737, 0.49904058466476375]),
+    "adam": ({"learning_rate": 0.1, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+             [0.9591032095158738, -2.226835116793982, 0.5525714548022406]),
+}
+DEFAULTS = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "nesterov_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "adagrad": {"learning_rate": 1e-2, "epsilon": 1e-10},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adadelta": {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+# The first step from W0 with the default hyper-parameters, worked by hand for dw = g:
+FIRST_STEP_WITH_DEFAULTS = {
+    "sgd": lambda g: -0.01 * g,
+    "sgd_momentum": lambda g: -0.01 * g,  # v1 = -lr g
+    "nesterov_momentum": lambda g: -0.019 * g,  # momentum * v1 - lr g
+    "adagrad": lambda g: -0.01 * g / (np.abs(g) + 1e-10),  # cache = g^2
+    "rmsprop": lambda g: -0.01 * g / (0.1 * np.abs(g) + 1e-8),  # cache = 0.01 g^2
+    "adadelta": lambda g: -np.sqrt(1e-6) / np.sqrt(0.1 * g**2 + 1e-6) * g,
+    "adam": lambda g: -0.001 * g / (np.abs(g) + 1e-8),  # m_hat = g, v_hat = g^2
+}
+STATE_KEYS = {
+    "sgd": (), "sgd_momentum": ("velocity",), "nesterov_momentum": ("velocity",),
+    "adagrad": ("cache",), "rmsprop": ("cache",), "adadelta": ("cache", "delta_cache"),
+    "adam": ("m", "v", "t"),
+}
+
+
+def _run(rule, gradients, config, w=W0):
+    """Feed ``gradients`` to ``rule`` one by one from ``w``; returns (final w, final config)."""
+    for dw in gradients:
+        out = rule(w, dw.copy(), config)
+        expect(isinstance(out, tuple) and len(out) == 2,
+               f"{rule.__name__} must return a pair (next_w, config), got "
+               f"{type(out).__name__}.")
+        w, config = out
+        expect(isinstance(config, dict), f"{rule.__name__} must return the config dict as its "
+                                         f"second value, got {type(config).__name__}.")
+    return w, config
+
+
+def _constant_gradient_case(check, rule, config, steps, expected, what):
+    g = np.array([2.0, -0.5, 1.0])
+    with check.case(f"{steps} steps with a constant gradient: {what}"):
+        w, _ = _run(rule, [g] * steps, dict(config), w=np.zeros(3))
+        expect_array(w, expected, rtol=1e-7, atol=1e-12, what=f"w after {steps} steps")
+
+
+def _epsilon_case(check, rule, config, expected):
+    """One step from a fresh state with a large epsilon (0.5): shows where epsilon sits."""
+    g = np.array([2.0, -0.5, 1.0])
+    with check.case("a large epsilon = 0.5 sits outside the square root, as in PyTorch"):
+        w, _ = rule(np.zeros(3), g.copy(), dict(config, epsilon=0.5))
+        expect_array(w, expected(g), rtol=1e-9, what="w after one step from 0",
+                     hint="divide by (sqrt(...) + epsilon), not by sqrt(... + epsilon).")
+
+
+def _common_cases(check, rule, name):
+    """Defaults, returned state, torch trajectory and no changes to w and dw."""
+    with check.case("config=None: defaults filled in with config.setdefault"):
+        w, config = rule(W0.copy(), GRADIENTS[0].copy())
+        expect_array(w, W0 + FIRST_STEP_WITH_DEFAULTS[name](GRADIENTS[0]), rtol=1e-9,
+                     what="next_w after one step with the defaults",
+                     hint=f"the defaults are {DEFAULTS[name]}.")
+        for key, value in DEFAULTS[name].items():
+            expect(key in config, f"config has no {key!r} after the call; fill it in with "
+                                  f"config.setdefault({key!r}, {value}).")
+            expect_close(config[key], value, what=f"the default {key}")
+        for key in STATE_KEYS[name]:
+            expect(key in config, f"the state {key!r} must be stored in config so the next "
+                                  "call can continue from it.")
+    with check.case("given hyper-parameters are kept (setdefault does not overwrite)"):
+        custom = {key: value * 0.5 for key, value in DEFAULTS[name].items()}
+        _, config = rule(W0.copy(), GRADIENTS[0].copy(), dict(custom))
+        for key, value in custom.items():
+            expect_close(config[key], value, what=f"config[{key!r}]",
+                         hint="use config.setdefault, which keeps a value that is already set.")
+    if name in TORCH_AFTER_THREE_STEPS:
+        config, expected = TORCH_AFTER_THREE_STEPS[name]
+        with check.case("three varying gradients: same point as torch.optim"):
+            w, _ = _run(rule, GRADIENTS, dict(config))
+            expect_array(w, np.array(expected), rtol=1e-7, atol=1e-12, what="w after 3 steps",
+                         hint="compare your formula with the one in the markdown above, "
+                              "including where epsilon goes.")
+    with check.case("does not change w or dw in place (returns a new array)"):
+        w, dw = W0.copy(), GRADIENTS[1].copy()
+        next_w, _ = rule(w, dw, dict(DEFAULTS[name]))
+        expect(np.array_equal(w, W0) and np.array_equal(dw, GRADIENTS[1]),
+               f"{name} changed w or dw; compute next_w as a new array (w - ..., not w -= ...).")
+        expect(next_w is not w, "next_w must be a new array, not w itself.")
+
+
+def check_sgd(fn) -> None:
+    """Check ``sgd(w, dw, config=None) -> (next_w, config)``."""
+    check = SelfCheck(fn.__name__)
+    with check.case("one step worked by hand: w - learning_rate * dw"):
+        w, config = fn(W0.copy(), GRADIENTS[0].copy(), {"learning_rate": 0.1})
+        expect_array(w, np.array([0.95, -2.1, 0.7]), what="next_w")
+        expect_equal(config, {"learning_rate": 0.1}, what="the returned config")
+    _common_cases(check, fn, "sgd")
+    check.report()
+
+
+def check_sgd_momentum(fn) -> None:
+    """Check ``sgd_momentum``: v = momentum * v - learning_rate * dw; next_w = w + v."""
+    check = SelfCheck(fn.__name__)
+    # v1 = -0.1 g, v2 = -0.19 g, v3 = -0.271 g; w3 = -(0.1 + 0.19 + 0.271) g = -0.561 g
+    _constant_gradient_case(check, fn, {"learning_rate": 0.1, "momentum": 0.9}, 3,
+                            -0.561 * np.array([2.0, -0.5, 1.0]), "the velocity builds up")
+    with check.case("the velocity after those steps is stored in config['velocity']"):
+        _, config = _run(fn, [np.array([2.0, -0.5, 1.0])] * 3,
+                         {"learning_rate": 0.1, "momentum": 0.9}, w=np.zeros(3))
+        expect_array(config.get("velocity"), -0.271 * np.array([2.0, -0.5, 1.0]),
+                     what="config['velocity']")
+    _common_cases(check, fn, "sgd_momentum")
+    check.report()
+
+
+def check_nesterov_momentum(fn) -> None:
+    """Check ``nesterov_momentum`` (the look-ahead form that needs only dw at w)."""
+    check = SelfCheck(fn.__name__)
+    # v_t as for momentum; next_w = w + momentum * v_new - learning_rate * dw:
+    # w1 = -0.19 g, w2 = w1 - 0.171 g - 0.1 g = -0.461 g, w3 = w2 - 0.2439 g - 0.1 g = -0.8049 g
+    _constant_gradient_case(check, fn, {"learning_rate": 0.1, "momentum": 0.9}, 3,
+                            -0.8049 * np.array([2.0, -0.5, 1.0]), "one look-ahead per step")
+    _common_cases(check, fn, "nesterov_momentum")
+    check.report()
+
+
+def check_adagrad(fn) -> None:
+    """Check ``adagrad``: cache += dw^2; next_w = w - lr dw / (sqrt(cache) + epsilon)."""
+    check = SelfCheck(fn.__name__)
+    g = np.array([2.0, -0.5, 1.0])
+    # cache_t = t g^2, so step t is lr g / (sqrt(t) |g| + eps), about lr sign(g) / sqrt(t)
+    total = sum(g / (np.sqrt(t) * np.abs(g) + 1e-10) for t in (1, 2, 3))
+    _constant_gradient_case(check, fn, {"learning_rate": 0.1}, 3, -0.1 * total,
+                            "steps shrink like 1/sqrt(t)")
+    _epsilon_case(check, fn, {"learning_rate": 0.1}, lambda g: -0.1 * g / (np.abs(g) + 0.5))
+    _common_cases(check, fn, "adagrad")
+    check.report()
+
+
+def check_rmsprop(fn) -> None:
+    """Check ``rmsprop``: cache = decay cache + (1 - decay) dw^2; w - lr dw / (sqrt(cache) + eps)."""
+    check = SelfCheck(fn.__name__)
+    g = np.array([2.0, -0.5, 1.0])
+    # cache_t = (1 - 0.99^t) g^2, so step t is lr g / (sqrt(1 - 0.99^t) |g| + eps):
+    # the first step is about 10 times the learning rate
+    total = sum(g / (np.sqrt(1 - 0.99**t) * np.abs(g) + 1e-8) for t in (1, 2, 3))
+    _constant_gradient_case(check, fn, {"learning_rate": 0.01}, 3, -0.01 * total,
+                            "a zero cache makes the first steps large")
+    _epsilon_case(check, fn, {"learning_rate": 0.1, "decay_rate": 0.9},
+                  lambda g: -0.1 * g / (np.sqrt(0.1) * np.abs(g) + 0.5))
+    _common_cases(check, fn, "rmsprop")
+    check.report()
+
+
+def check_adadelta(fn) -> None:
+    """Check ``adadelta`` (Zeiler 2012, epsilon inside both square roots, as in PyTorch)."""
+    check = SelfCheck(fn.__name__)
+    g = np.array([2.0, -0.5, 1.0])
+    with check.case("the first step is sqrt(eps) / sqrt((1 - rho) dw^2 + eps) * dw"):
+        w, config = fn(np.zeros(3), g.copy(), {"rho": 0.9, "epsilon": 1e-6})
+        expected_step = np.sqrt(1e-6) / np.sqrt(0.1 * g**2 + 1e-6) * g
+        expect_array(w, -expected_step, rtol=1e-9, what="w after one step from 0",
+                     hint="delta = sqrt(delta_cache + eps) / sqrt(cache + eps) * dw, with the "
+                          "cache updated first and delta_cache afterwards.")
+        expect_array(config.get("delta_cache"), 0.1 * expected_step**2, rtol=1e-9,
+                     what="config['delta_cache'] (running mean of squared steps)")
+    _common_cases(check, fn, "adadelta")
+    check.report()
+
+
+def check_adam(fn) -> None:
+    """Check ``adam`` with bias correction 1 - beta^t (t counted from 1)."""
+    check = SelfCheck(fn.__name__)
+    g = np.array([2.0, -0.5, 1.0])
+    # With a constant gradient the corrected moments are exactly g and g^2, so every step
+    # moves lr * g / (|g| + eps), from the very first step on.
+    _constant_gradient_case(check, fn, {"learning_rate": 0.1}, 4,
+                            -4 * 0.1 * g / (np.abs(g) + 1e-8),
+                            "bias correction makes every step lr * sign(g)")
+    with check.case("the step counter config['t'] is 3 after three steps"):
+        _, config = _run(fn, GRADIENTS, {"learning_rate": 0.1})
+        expect_equal(int(config.get("t", -1)), 3, what="config['t']",
+                     hint="increment t before using it: the first step uses t = 1.")
+    _epsilon_case(check, fn, {"learning_rate": 0.1}, lambda g: -0.1 * g / (np.abs(g) + 0.5))
+    _common_cases(check, fn, "adam")
+    check.report()
+
+
+def check_newton_step(fn) -> None:
+    """Check ``newton_step(theta, grad, hessian) -> theta - H^-1 grad``."""
+    check = SelfCheck(fn.__name__)
+    with check.case("f = x^2 + 4 y^2 from (1, 1): one step lands on the minimum (0, 0)"):
+        got = fn(np.array([1.0, 1.0]), np.array([2.0, 8.0]), np.array([[2.0, 0.0], [0.0, 8.0]]))
+        expect_array(got, np.zeros(2), atol=1e-12, what="the new theta")
+    with check.case("a random 5-D quadratic: H (theta - theta_new) equals grad"):
+        rng = np.random.default_rng(4)
+        A = rng.normal(size=(5, 5))
+        H, grad, theta = A @ A.T + np.eye(5), rng.normal(size=5), rng.normal(size=5)
+        got = fn(theta.copy(), grad.copy(), H.copy())
+        expect_array(H @ (theta - got), grad, rtol=1e-8, atol=1e-10,
+                     what="H (theta - theta_new)", hint="solve H d = grad and return theta - d.")
+    with check.case("does not change its inputs"):
+        theta, grad, H = np.ones(2), np.array([2.0, 8.0]), np.diag([2.0, 8.0])
+        fn(theta, grad, H)
+        expect(np.array_equal(theta, np.ones(2)) and np.array_equal(grad, [2.0, 8.0]),
+               "newton_step changed theta or grad; return a new array.")
+    check.report()
+
+
+def check_lbfgs_direction(fn) -> None:
+    """Check ``lbfgs_direction(grad, s_history, y_history) -> -H grad`` (two-loop recursion)."""
+    from scipy.optimize import LbfgsInvHessProduct
+
+    check = SelfCheck(fn.__name__)
+    with check.case("empty history: the steepest-descent direction -grad"):
+        got = fn(np.array([1.0, -2.0]), [], [])
+        expect_array(got, np.array([-1.0, 2.0]), what="the direction")
+    with check.case("one pair worked by hand: s = (1, 0), y = (2, 0)"):
+        # gamma = s.y / y.y = 1/2; H = V^T (I / 2) V + s s^T / 2 = diag(1/2, 1/2)
+        got = fn(np.array([1.0, 1.0]), [np.array([1.0, 0.0])], [np.array([2.0, 0.0])])
+        expect_array(got, np.array([-0.5, -0.5]), what="the direction")
+    rng = np.random.default_rng(8)
+    A = rng.normal(size=(6, 6))
+    A = A @ A.T + 6 * np.eye(6)
+    S = [rng.normal(size=6) for _ in range(3)]
+    Y = [A @ s for s in S]
+    with check.case("secant equation: the direction for grad = newest y is minus newest s"):
+        got = fn(Y[-1].copy(), [s.copy() for s in S], [y.copy() for y in Y])
+        expect_array(got, -S[-1], rtol=1e-8, atol=1e-10, what="the direction",
+                     hint="every L-BFGS matrix satisfies H y_k = s_k for the newest pair.")
+    with check.case("three pairs in 6-D: same as scipy's LbfgsInvHessProduct"):
+        gamma = S[-1] @ Y[-1] / (Y[-1] @ Y[-1])
+        # SciPy starts from H0 = I; scaling y by gamma is the same as starting from gamma I
+        # (H(gamma I; s, y) = gamma H(I; s, gamma y)), so the reference is:
+        reference = LbfgsInvHessProduct(np.array(S), gamma * np.array(Y))
+        grad = rng.normal(size=6)
+        got = fn(grad.copy(), [s.copy() for s in S], [y.copy() for y in Y])
+        expect_array(got, -gamma * reference.matvec(grad), rtol=1e-8, atol=1e-10,
+                     what="the direction", hint="the lists hold the oldest pair first; the "
+                     "first loop runs newest to oldest, the second oldest to newest.")
+    with check.case("does not change grad or the history lists"):
+        grad = rng.normal(size=6)
+        kept, S_copy = grad.copy(), [s.copy() for s in S]
+        fn(grad, S_copy, [y.copy() for y in Y])
+        expect(np.array_equal(grad, kept) and len(S_copy) == 3
+               and all(np.array_equal(a, b) for a, b in zip(S_copy, S, strict=True)),
+               "lbfgs_direction changed grad or the history; work on a copy (q = grad.copy()).")
+    check.report()
+
+
+def check_train_minibatch(fn, rules) -> None:
+    """Check ``train_minibatch(X, y, update_rule, config, batch_size, num_epochs, seed)``.
+
+    ``rules`` maps names to the student's update rules (``{"sgd": sgd, "adam": adam}``).
+    """
+    check = SelfCheck(fn.__name__)
+    sgd = rules["sgd"]
+    with check.case("full-batch gradient descent on a 1-D problem worked by hand"):
+        # X = [[1], [2]], y = [2, 4], w0 = 0, lr = 0.1: losses 10, 2.5, 0.625; w = 1.75
+        X, y = np.array([[1.0], [2.0]]), np.array([2.0, 4.0])
+        w, losses = fn(X, y, sgd, {"learning_rate": 0.1}, batch_size=2, num_epochs=3, seed=0)
+        expect_array(np.asarray(losses), np.array([10.0, 2.5, 0.625]), what="the losses",
+                     hint="record the minibatch loss (1/B) sum (x_i w - y_i)^2 before each "
+                          "update; the gradient is (2/B) X_b^T (X_b w - y_b).")
+        expect_array(w, np.array([1.75]), what="the final w")
+    with check.case("one step per minibatch, the last batch may be smaller"):
+        X, y = np.ones((10, 2)), np.zeros(10)
+        _, losses = fn(X, y, sgd, {"learning_rate": 0.1}, batch_size=4, num_epochs=3, seed=0)
+        expect(np.asarray(losses).shape == (9,),
+               f"10 samples in batches of 4 make 3 steps per epoch, 9 in 3 epochs; got "
+               f"{np.asarray(losses).shape} losses.")
+    with check.case("batches follow one rng.permutation per epoch of default_rng(seed)"):
+        # With learning_rate 0, w stays 0 and each batch's loss is the mean of its y^2,
+        # which reveals the order in which the samples were visited.
+        y = np.arange(1.0, 8.0)
+        X = np.ones((7, 1))
+        _, losses = fn(X, y, sgd, {"learning_rate": 0.0}, batch_size=1, num_epochs=2, seed=5)
+        rng = np.random.default_rng(5)
+        order = np.concatenate([rng.permutation(7), rng.permutation(7)])
+        expect_array(np.asarray(losses), y[order] ** 2, what="the per-step losses",
+                     hint="make rng = np.random.default_rng(seed) once, then call "
+                          "rng.permutation(N) at the start of every epoch.")
+    with check.case("works with any rule given by name and leaves config unchanged"):
+        rng = np.random.default_rng(1)
+        X = rng.normal(size=(64, 3))
+        y = X @ np.array([1.0, -2.0, 0.5])
+        config = {"learning_rate": 0.05}
+        _, losses = fn(X, y, "adam", config, batch_size=16, num_epochs=20, seed=0)
+        losses = np.asarray(losses)
+        expect(losses.shape == (80,), f"expected 80 losses, got shape {losses.shape}.")
+        expect(losses[-4:].mean() < 0.05 * losses[:4].mean(),
+               "Adam should reduce this noiseless regression loss at least 20-fold in 20 "
+               f"epochs; it went from {losses[:4].mean():.3g} to {losses[-4:].mean():.3g}.")
+        expect_equal(config, {"learning_rate": 0.05}, what="the caller's config",
+                     hint="copy it first (config = dict(config)) so the caller's dict stays.")
+    check.report()
