@@ -52,7 +52,7 @@ def test_solution_notebook_has_proper_nbgrader_cells(path):
     assert solutions and graded and locked_md
     for cell in solutions:
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
-    for cell, m in graded:
+    for _, m in graded:
         assert m.get("locked") and float(m["points"]) > 0, f"test cell {m['grade_id']}"
     assert any("### BEGIN HIDDEN TESTS" in c.source for c, _ in graded), \
         "no test cell holds hidden tests"
