@@ -94,8 +94,12 @@ def plot_decision_boundary(ax: Axes, xx: np.ndarray, yy: np.ndarray, labels_on_g
     """
     num_classes = num_classes or int(max(y.max(), labels_on_grid.max()) + 1)
     cmap = ListedColormap(CLASS_COLOURS[:num_classes])
+    # Pixel centres sit on the grid points, so the image reaches half a cell beyond them.
+    half_x = (xx.max() - xx.min()) / max(xx.shape[1] - 1, 1) / 2
+    half_y = (yy.max() - yy.min()) / max(yy.shape[0] - 1, 1) / 2
+    extent = (xx.min() - half_x, xx.max() + half_x, yy.min() - half_y, yy.max() + half_y)
     image = ax.imshow(labels_on_grid.reshape(xx.shape), origin="lower", cmap=cmap, alpha=0.3,
-                      extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="auto",
+                      extent=extent, aspect="auto",
                       vmin=-0.5, vmax=num_classes - 0.5, interpolation="nearest")
     scatter = ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=num_classes - 0.5,
                          edgecolors="k", linewidths=0.5, s=20)
