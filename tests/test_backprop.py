@@ -7,16 +7,19 @@ here in a fresh namespace holding ``np``, as the grader does.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import subprocess
-import sys
 
-import nbformat
 import numpy as np
 import pytest
 from conftest import ROOT
+from helpers.reference import (
+    grade_with_pytest,
+    load_graded_cells,
+    mutated_notebook,
+    notebook_points,
+    suite_points,
+)
 
 from utils.checks import NotImplementedYet, SelfCheckFailed
 from utils.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
@@ -26,23 +29,9 @@ NOTEBOOK = ROOT / "solutions" / "05_backprop" / "05_backprop.ipynb"
 SUITE = ROOT / "autograder" / "suites" / "05_backprop"
 
 
-def _solution_sources() -> dict[str, str]:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-
-
 def load_solution(replace: dict[str, tuple[str, str]] | None = None) -> dict:
-    """Execute the graded cells in order; ``replace`` maps grade_id -> (old, new) to make a
-    deliberately broken variant (the old text must occur)."""
-    namespace: dict = {"np": np, "__name__": "solution_05"}
-    for grade_id, source in _solution_sources().items():
-        if replace and grade_id in replace:
-            old, new = replace[grade_id]
-            assert old in source, f"mutation target {old!r} not in cell {grade_id}"
-            source = source.replace(old, new)
-        exec(compile(source, f"<{grade_id}>", "exec"), namespace)  # noqa: S102
-    return namespace
+    """The solution's graded cells executed (see helpers.reference.load_graded_cells)."""
+    return load_graded_cells(NOTEBOOK, replace)
 
 
 @pytest.fixture(scope="module")
@@ -328,37 +317,15 @@ def test_selfchecks_report_stubs_as_not_implemented(capsys):
 # ---------------------------------------------------------------------------------------
 
 def test_suite_points_equal_the_notebook_points():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    notebook_points = sum(c.metadata["nbgrader"]["points"] for c in nb.cells
-                          if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
-    suite_points = sum(int(p) for path in SUITE.glob("test_*.py")
-                       for p in re.findall(r"@pytest\.mark\.points\((\d+)\)", path.read_text()))
-    assert suite_points == notebook_points == 20
+    assert suite_points(SUITE) == notebook_points(NOTEBOOK) == 20
 
 
 def _grade(submission) -> dict[str, str]:
-    """Run the hidden suite on one notebook; returns test name -> outcome."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider",
-         "--submission", str(submission), "-rA", "--tb=no"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    outcomes = {name: outcome for outcome, name in
-                re.findall(r"^(PASSED|FAILED) \S+::(\w+)", result.stdout, re.M)}
-    if not outcomes:
-        pytest.fail(f"no results from the suite:\n{result.stdout}\n{result.stderr}")
-    return outcomes
+    return grade_with_pytest(SUITE, submission)
 
 
 def _mutated_notebook(tmp_path, grade_id, old, new):
-    nb = json.loads(NOTEBOOK.read_text())
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            source = "".join(cell["source"])
-            assert old in source
-            cell["source"] = source.replace(old, new)
-    path = tmp_path / "submission.ipynb"
-    path.write_text(json.dumps(nb))
-    return path
+    return mutated_notebook(NOTEBOOK, tmp_path, grade_id, old, new)
 
 
 @pytest.mark.slow

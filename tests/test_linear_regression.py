@@ -8,16 +8,18 @@ here in a fresh namespace holding ``np``, as the grader does.
 
 from __future__ import annotations
 
-import json
-import linecache
 import re
-import subprocess
-import sys
 
-import nbformat
 import numpy as np
 import pytest
 from conftest import ROOT
+from helpers.reference import (
+    grade_with_pytest,
+    load_graded_cells,
+    mutated_notebook,
+    notebook_points,
+    suite_points,
+)
 from scipy.stats import norm
 from sklearn.linear_model import Ridge
 
@@ -33,26 +35,9 @@ FUNCTIONS = ["fit_linear_regression", "mle_noise_variance", "gaussian_log_likeli
              "polynomial_features", "fit_ridge_regression"]
 
 
-def _graded_sources(path) -> dict[str, str]:
-    nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-
-
 def load_cells(path=NOTEBOOK, replace: dict[str, tuple[str, str]] | None = None) -> dict:
-    """Execute a notebook's graded cells in order in a namespace holding ``np``; ``replace``
-    maps grade_id -> (old, new) to build a deliberately broken variant."""
-    namespace: dict = {"np": np, "__name__": "solution_02"}
-    for grade_id, source in _graded_sources(path).items():
-        if replace and grade_id in replace:
-            old, new = replace[grade_id]
-            assert old in source, f"mutation target {old!r} not in cell {grade_id}"
-            source = source.replace(old, new)
-        filename = f"<{path.stem}:{grade_id}:{hash(source) & 0xFFFFFFFF:08x}>"
-        # Register the source so that inspect.getsource works (the source checks read it).
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102
-    return namespace
+    """The graded cells of ``path`` executed (see helpers.reference.load_graded_cells)."""
+    return load_graded_cells(path, replace)
 
 
 @pytest.fixture(scope="module")
@@ -203,37 +188,15 @@ def test_exercise_stubs_raise_not_implemented_and_self_checks_say_so(name):
 # ---- the hidden suite ---------------------------------------------------------------------
 
 def test_suite_points_equal_the_notebook_points():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    notebook_points = sum(c.metadata["nbgrader"]["points"] for c in nb.cells
-                          if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
-    suite_points = sum(int(p) for path in SUITE.glob("test_*.py")
-                       for p in re.findall(r"@pytest\.mark\.points\((\d+)\)", path.read_text()))
-    assert suite_points == notebook_points == 12
+    assert suite_points(SUITE) == notebook_points(NOTEBOOK) == 12
 
 
 def _grade(submission) -> dict[str, str]:
-    """Run the hidden suite on one notebook; returns test name -> outcome."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider",
-         "--submission", str(submission), "-rA", "--tb=no"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    outcomes = {name: outcome for outcome, name in
-                re.findall(r"^(PASSED|FAILED) \S+::(\w+)", result.stdout, re.M)}
-    if not outcomes:
-        pytest.fail(f"no results from the suite:\n{result.stdout}\n{result.stderr}")
-    return outcomes
+    return grade_with_pytest(SUITE, submission)
 
 
 def _mutated_notebook(tmp_path, grade_id, old, new):
-    nb = json.loads(NOTEBOOK.read_text())
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            source = "".join(cell["source"])
-            assert old in source
-            cell["source"] = source.replace(old, new)
-    path = tmp_path / "submission.ipynb"
-    path.write_text(json.dumps(nb))
-    return path
+    return mutated_notebook(NOTEBOOK, tmp_path, grade_id, old, new)
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import nbformat
 import numpy as np
 import pytest
 from conftest import ROOT
+from helpers.reference import load_graded_cells
 
 from utils.checks import NotImplementedYet, SelfCheckFailed
 from utils.selfchecks import optimizers as checks
@@ -31,12 +32,7 @@ RULES = ("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adad
 
 @cache
 def _solution_namespace() -> dict:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    namespace: dict = {"np": np}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(compile(cell.source, "<04_optimizers solution cell>", "exec"), namespace)
-    return namespace
+    return load_graded_cells(NOTEBOOK)
 
 
 def solution(name: str):
