@@ -95,9 +95,12 @@ def test_compute_distances_no_loops(student, reference, rng, partial):
         for _ in range(3):  # interleaved, best of three
             fast = min(fast, student.timed(name, X_train, X)[1])
             slow = min(slow, student.timed("compute_distances_one_loop", X_train, X)[1])
+        # The message names no measured time: a regrade with the same seed must give the
+        # same feedback, word for word.
         assert fast <= slow, (
-            f"the no-loop version took {1e3 * fast:.1f} ms, the one-loop version "
-            f"{1e3 * slow:.1f} ms: vectorised code should be faster")
+            "on 2000 test rows against 25 training rows, the no-loop version was slower than "
+            "the one-loop version: vectorised code should be much faster (use one matrix "
+            "product and broadcasting, no Python loops)")
 
 
 @pytest.mark.points(2)
