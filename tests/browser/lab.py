@@ -22,6 +22,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.notebooks import CellError
+
 # Text a widget shows when it could not be rendered: the Python repr (``IntSlider(value=3, ...)``)
 # when the widget manager is missing, or the error box of the manager.
 WIDGET_REPR = r"\b[A-Za-z]*(?:Slider|Box|Dropdown|Button|Buttons|Checkbox|Text|Output|Play|Tab|" \
@@ -288,16 +290,6 @@ _SLIDER_VALUE = _with_find_panel("""
   return [handle.getAttribute('aria-valuenow'), readout ? readout.textContent : ''];
 }
 """)
-
-
-@dataclass
-class CellError:
-    index: int
-    ename: str
-    evalue: str
-
-    def __str__(self) -> str:
-        return f"cell {self.index}: {self.ename}: {self.evalue[:300]}"
 
 
 class NotebookPage:
