@@ -172,6 +172,23 @@ def python_loops(source: str) -> list[str]:
     return found
 
 
+def calls_to(source: str | None, names: tuple[str, ...]) -> list[str]:
+    """Describe every call in ``source`` of a function whose last name is in ``names``
+    (``"inv"`` matches ``np.linalg.inv(...)`` and ``inv(...)``), e.g. "`inv` on line 3".
+
+    A missing source or one that does not parse counts as one problem (empty list: none found).
+    """
+    if source is None:
+        return ["no source found"]
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        return [f"code that does not parse ({error.msg})"]
+    return [f"`{_call_name(node).rsplit('.', 1)[-1]}` on line {node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and _call_name(node).rsplit(".", 1)[-1] in names]
+
+
 @contextlib.contextmanager
 def raises_student_error(type_name: str | tuple[str, ...], what: str = "the call"
                          ) -> Iterator[None]:
