@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test helpers: crafted submissions, the nbgrader peer
 
-from autograder import peer  # noqa: E402
-from autograder.testing import CORRECT_EXAMPLE, PARTLY_WRONG_EXAMPLE, UNTOUCHED_EXAMPLE  # noqa: E402
+from helpers import peer  # noqa: E402
+from helpers.crafting import CORRECT_EXAMPLE, PARTLY_WRONG_EXAMPLE, UNTOUCHED_EXAMPLE  # noqa: E402
 
 #: ids of the code cells that only demonstrate (no graded or test content): the image grid,
 #: the timing table, cross-validation on all training data and the test accuracy.

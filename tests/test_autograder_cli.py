@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-
-from autograder.testing import CORRECT_EXAMPLE, EXAMPLES, PARTLY_WRONG_EXAMPLE, craft
+from helpers.crafting import CORRECT_EXAMPLE, EXAMPLES, PARTLY_WRONG_EXAMPLE, craft
 
 N_RESUME = 200
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}

@@ -9,12 +9,12 @@ import sys
 
 import pytest
 from conftest import ROOT
+from helpers import peer
+from helpers.crafting import EXAMPLES
 
-from autograder import peer
 from autograder.grading import Assignment, Grader
 from autograder.sandbox import SandboxSettings
 from autograder.submissions import discover
-from autograder.testing import EXAMPLES
 
 pytestmark = pytest.mark.slow
 

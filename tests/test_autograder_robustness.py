@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.crafting import CORRECT_EXAMPLE, EXAMPLES, craft
 
 from autograder import confine
 from autograder.grading import COURSE_ROOT, Assignment, Grader
 from autograder.sandbox import SandboxSettings
-from autograder.testing import CORRECT_EXAMPLE, EXAMPLES, craft
 
 ONE_LOOP = "test_knn.py::test_compute_distances_one_loop"
 TWO_LOOPS = "test_knn.py::test_compute_distances_two_loops"

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 from conftest import ROOT
+from helpers.crafting import craft
 
 from autograder import codec
 from autograder.codec import CodecError, Handle, TrustedFunction
@@ -20,7 +21,6 @@ from autograder.extract import GradedCell
 from autograder.grading import Assignment, Grader
 from autograder.proxy import ReferenceProxy, StudentProxy
 from autograder.sandbox import Sandbox, SandboxSettings
-from autograder.testing import craft
 
 NAME = "03_linear_classifiers"
 NOTEBOOK = ROOT / "solutions" / NAME / f"{NAME}.ipynb"

@@ -9,6 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers.crafting import CORRECT_EXAMPLE
 
 from autograder import codec
 from autograder.codec import CodecError, Handle
@@ -31,7 +32,6 @@ from autograder.fixtures import Partial, student_seed, test_rng
 from autograder.reports import grades_csv, safe_dirname, write_atomic
 from autograder.runner import load_suite
 from autograder.submissions import discover
-from autograder.testing import CORRECT_EXAMPLE
 
 # ------------------------------------------------------------------------------ codec
 

@@ -388,7 +388,7 @@ def test_hidden_suite_grades_solution_full_stub_zero_and_the_adam_erratum_partly
     import subprocess
     import sys
 
-    from autograder.testing import craft
+    from helpers.crafting import craft
 
     submissions = tmp_path / "submissions"
     submissions.mkdir()

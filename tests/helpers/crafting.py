@@ -9,7 +9,7 @@ import copy
 import json
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent / "examples" / "submitted"
+EXAMPLES = Path(__file__).resolve().parents[2] / "autograder" / "examples" / "submitted"
 CORRECT_EXAMPLE = EXAMPLES / "correct_student" / "01_knn" / "01_knn.ipynb"
 PARTLY_WRONG_EXAMPLE = EXAMPLES / "partly_wrong_student" / "01_knn" / "01_knn.ipynb"
 UNTOUCHED_EXAMPLE = EXAMPLES / "untouched_release" / "01_knn" / "01_knn.ipynb"
