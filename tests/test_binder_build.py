@@ -20,6 +20,7 @@ Not replayed: the Docker image itself (base image, apt.txt, the ``jovyan`` user)
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import os
@@ -145,6 +146,23 @@ def _run_in_kernel(connection_file: Path, code: str, timeout: float = 120) -> st
         client.stop_channels()
 
 
+def _grade_samples_in(python: Path, target: Path, tmp: Path, env: dict) -> None:
+    """The README's grading command works in an environment built from requirements.txt
+    alone (what ``course.py lab`` and Binder install): the samples are graded with the
+    sandbox on, the correct one gets full marks, and no protection is reported lost."""
+    out = tmp / "grading"
+    _run([str(python), "-m", "autograder", "grade", "autograder/examples/submitted",
+          "--assignment", "01_knn", "--out", str(out), "--jobs", "1", "--no-progress"],
+         target, env)
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"correct_student", "partly_wrong_student", "untouched_release"}, rows
+    assert rows["correct_student"]["score"] == rows["correct_student"]["max_score"], rows
+    assert float(rows["untouched_release"]["score"]) == 0.0, rows
+    run_info = json.loads((out / "run.json").read_text())
+    assert run_info["sandbox_lost"] == [], run_info
+
+
 @pytest.mark.parametrize("kind", ["repository", "student-release"])
 def test_binder_build_replay(kind, tmp_path):
     target = _target(kind, tmp_path)
@@ -166,6 +184,8 @@ def test_binder_build_replay(kind, tmp_path):
         _run([str(post_build)], target, env)
     _run([str(python), "-c", "import utils.checks, utils.widgets, ipywidgets, nbgrader"],
          tmp_path, env)
+    if kind == "repository":
+        _grade_samples_in(python, target, tmp_path, env)
 
     jupyter = str(venv_dir / "bin" / "jupyter")
     labext = _run([jupyter, "labextension", "list"], target, env)
