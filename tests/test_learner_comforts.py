@@ -237,3 +237,37 @@ def test_vague_raise_check_can_fail():
     assert vague_raises("def f():\n    raise ValueError()\n") == [2]
     assert vague_raises("def f(x):\n    raise ValueError(f'bad {x}')\n") == [2]
     assert vague_raises("def f(x):\n    raise ValueError(f'x must be positive, got {x}.')\n") == []
+
+
+# ------------------------------------------------------------------ times on the course map
+
+_MAP_LINK = re.compile(r"\]\(((?:lectures|exercises)/[^)]+\.ipynb)\) \(([^)]*)\)")
+
+
+def _minutes(text: str) -> tuple[float, float]:
+    """(low, high) minutes of the first duration in ``text`` ('about 40 minutes', '2 to 3 hours')."""
+    match = DURATION.search(text)
+    assert match, f"no duration in {text!r}"
+    numbers = [float(n) for n in re.findall(r"\d+", match.group(0))]
+    scale = 60.0 if re.search(r"hours?|\bh\b", match.group(0), re.I) else 1.0
+    return numbers[0] * scale, numbers[-1] * scale
+
+
+def test_course_map_times_are_the_notebooks_own():
+    """Every notebook linked in the course map's table carries the time its own first cell
+    states (a lecture that says 60 minutes is not announced as 30 to 45)."""
+    source = nbformat.read(ROOT / "course_map.ipynb", as_version=4).cells[2].source
+    links = _MAP_LINK.findall(source)
+    assert len({path for path, _ in links}) == 10, links  # five lectures, five exercises
+    total_low = total_high = 0.0
+    for path, stated in links:
+        first = nbformat.read(ROOT / path, as_version=4).cells[0].source
+        own = _minutes(first.split("**Time.**", 1)[1])
+        assert _minutes(stated) == own, f"course map says {stated!r} for {path}; it says {own}"
+    for path in {path for path, _ in links}:
+        first = nbformat.read(ROOT / path, as_version=4).cells[0].source
+        low, high = _minutes(first.split("**Time.**", 1)[1])
+        total_low, total_high = total_low + low, total_high + high
+    intro = nbformat.read(ROOT / "course_map.ipynb", as_version=4).cells[0].source
+    low, high = (float(n) for n in re.search(r"About (\d+) to (\d+) hours in all", intro).groups())
+    assert (low, high) == (round(total_low / 60), round(total_high / 60)), (total_low, total_high)

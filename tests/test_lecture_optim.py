@@ -182,6 +182,41 @@ def test_bumpy_landscape_gradient():
                        atol=1e-6)
 
 
+def test_bumpy_minima_and_the_momentum_claim_of_the_lecture():
+    """Lecture 04 says: from x = -3.2 (lr 0.05, 150 steps) gradient descent and momentum 0.5
+    and 0.8 stop in the first valley; only momentum 0.9 reaches the lowest one."""
+    minima = lo.bumpy_minima()
+    assert np.allclose(minima, [-0.366, 1.513, 3.363], atol=1e-3)
+    assert np.allclose(lo.bumpy_gradient(minima), 0, atol=1e-10)
+    assert np.argmin(lo.bumpy(minima)) == 1  # the valley near 1.51 is the lowest
+
+    def end(method, **hyper):
+        x = lo.trajectory(lo.bumpy_gradient, [-3.2], method, 150, lr=0.05, **hyper)[-1, 0]
+        return minima[np.argmin(np.abs(minima - x))]
+
+    assert end("SGD") == minima[0]
+    assert end("momentum", momentum=0.5) == minima[0]
+    assert end("momentum", momentum=0.8) == minima[0]
+    assert end("momentum", momentum=0.9) == minima[1]
+
+
+def test_adaptive_step_sizes_per_coordinate_as_lecture_04_states():
+    """Constant gradient (1, 0.1): AdaGrad steps 0.1/sqrt(t) along each coordinate; RMSProp's
+    first step is 1/sqrt(1 - rho) = 10 learning rates; Adadelta's first step is about
+    sqrt(delta / (1 - rho)) = 3.16 sqrt(delta), the same along both coordinates."""
+    def slope(p):
+        return np.array([1.0, 0.1])
+
+    steps = {name: np.abs(np.diff(lo.trajectory(slope, np.zeros(2), name, 50, **hyper), axis=0))
+             for name, hyper in [("AdaGrad", {"lr": 0.1}), ("RMSProp", {"lr": 0.1}),
+                                 ("Adadelta", {})]}
+    t = np.arange(1, 51)
+    assert np.allclose(steps["AdaGrad"], (0.1 / np.sqrt(t))[:, None], rtol=1e-6)
+    assert np.allclose(steps["RMSProp"][0], [1.0, 1.0], rtol=1e-6)
+    assert np.allclose(steps["RMSProp"][-1], [0.1 / np.sqrt(1 - 0.99 ** 50)] * 2, rtol=1e-6)
+    assert np.allclose(steps["Adadelta"][0], np.sqrt(1e-6 / 0.1), rtol=1e-3)
+
+
 def test_minibatch_sgd_counts_steps_and_learns():
     X, y, theta = lo.make_regression(n=100, d=3, noise=0.1, seed=2)
     batch, full = lo.minibatch_sgd_losses(X, y, batch_size=32, lr=0.05, epochs=20)

@@ -93,10 +93,26 @@ def sine_fit_loss(a: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
 
 
 def bumpy(x: np.ndarray) -> np.ndarray:
-    """A 1-D landscape with a local minimum near x = -1.9 and the global one near x = 1.4:
-    f(x) = x^2 / 4 - x / 2 + sin(3 x) / 2 ... see ``bumpy_gradient``. Shape preserved."""
+    """A 1-D landscape f(x) = x^2 / 4 - x / 2 + sin(3 x) / 2 (see ``bumpy_gradient``) with local
+    minima near x = -0.37, 1.51 and 3.36 in [-3.5, 3.5]; the one near 1.51 is the lowest
+    (``bumpy_minima`` computes them). Shape preserved."""
     x = np.asarray(x, dtype=np.float64)
     return 0.25 * x**2 - 0.5 * x + 0.5 * np.sin(3 * x)
+
+
+def bumpy_minima(low: float = -3.5, high: float = 3.5, points: int = 4001) -> np.ndarray:
+    """The local minima of ``bumpy`` in [low, high], sorted (float64, shape (m,)).
+
+    Found on a grid of ``points`` values, then refined by Newton steps on the gradient
+    (f'' = 1/2 - 9/2 sin(3 x)); accurate to about 1e-12.
+    """
+    x = np.linspace(low, high, points)
+    y = bumpy(x)
+    inner = np.flatnonzero((y[1:-1] < y[:-2]) & (y[1:-1] < y[2:])) + 1
+    minima = x[inner]
+    for _ in range(20):
+        minima = minima - bumpy_gradient(minima) / (0.5 - 4.5 * np.sin(3 * minima))
+    return np.sort(minima)
 
 
 def bumpy_gradient(x: np.ndarray) -> np.ndarray:
@@ -529,7 +545,7 @@ class OptimizerRace:
 
 
 __all__ = [
-    "OptimizerRace", "SURFACES", "bumpy", "bumpy_gradient", "forward_difference_gradient", "least_squares",
+    "OptimizerRace", "SURFACES", "bumpy", "bumpy_gradient", "bumpy_minima", "forward_difference_gradient", "least_squares",
     "make_regression", "minibatch_sgd_losses", "newton_points", "power_law_exponent", "race",
     "race_settings", "scipy_points", "sine_fit_loss", "solve_times", "steps_to_reach",
     "surface_grid", "trajectory",
