@@ -6,13 +6,18 @@
     session.close()                                  # kills everything under the slot's uid
 
 Time limits are enforced here, in the grading process: when a reply does not arrive by its
-deadline the child is SIGKILLed (through a pidfd, then every process of the slot's uid), which
-no signal handler in the child can prevent. Replies are size-capped before they are read.
+deadline the child is SIGKILLed (through a pidfd; with it dies its PID namespace; as root also
+every process of the slot's uid), which no signal handler in the child can prevent. Replies
+are size-capped before they are read, and at most ``MAX_NAMES`` names of the student's
+namespace are kept. Each child gets a fresh cgroup where the system offers one (``cgroups``)
+and prints into a capped file in memory (``capture``); how the child confines itself is in
+``confine``.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import shutil
@@ -20,17 +25,20 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder import confine, wire
+from autograder import cgroups, confine, linux, wire
+from autograder.capture import OutputCapture
 from autograder.errors import BadReply, StudentTimeout, WorkerCrashed
 
 UID_BASE = 1_000_000  # far above real accounts (and nobody = 65534)
+MAX_NAMES = 2000  # names of the student's namespace kept from a load reply ...
+MAX_NAME_CHARS = 200  # ... each at most this long (longer ones are dropped)
+MAX_LOAD_REPLY_BYTES = 4 << 20
+CGROUP_SLACK_BYTES = 128 << 20  # page tables, copied pages of the zygote, kernel objects
 
 
 def _isolation_default() -> str:
@@ -43,6 +51,8 @@ class SandboxSettings:
 
     Times are seconds, sizes bytes. ``isolation`` is "full" or "none" (forced fallback:
     rlimits and outside time limits only; set AUTOGRADER_ISOLATION=none or --isolation none).
+    The child sees the system and the Python installation only (``view``); ``keep`` adds
+    folders shown read-only, ``hide`` names folders covered even inside a shown one.
     """
 
     hide: list[str] = field(default_factory=list)
@@ -54,24 +64,21 @@ class SandboxSettings:
     max_processes: int = 1
     max_output_bytes: int = 1 << 20
     max_reply_bytes: int = 64 << 20
+    scratch_bytes: int = 16 << 20
+    scratch_inodes: int = 1024
+    ipc_bytes: int = 16 << 20
     isolation: str = field(default_factory=_isolation_default)
 
     @classmethod
     def for_course(cls, course_root: Path, *extra_hidden: Path, **overrides) -> SandboxSettings:
-        """Hide the course (and its parent folder), the autograder package, temp folders and
-        ``extra_hidden`` (output and submission folders); keep the Python installation."""
+        """Settings that hide the course, the ``autograder`` and ``utils`` packages and
+        ``extra_hidden`` (output and submission folders) even where they lie inside a shown
+        folder (a course installed into site-packages); nothing else is shown anyway."""
         import autograder
         course_root = Path(course_root).resolve()
-        hide = [course_root, Path(autograder.__file__).resolve().parent,
-                Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
-                Path("/home"), Path("/root"), Path("/run"), Path("/mnt"), Path("/media"),
-                Path("/srv"), *map(Path, extra_hidden)]
-        if course_root.parent != Path("/"):
-            hide.append(course_root.parent)
-        keep = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
-                sysconfig.get_paths()["platlib"]}
-        return cls(hide=[str(p) for p in hide], keep=sorted(keep), **overrides)
+        packages = Path(autograder.__file__).resolve().parent
+        hide = [course_root, packages, packages.parent / "utils", *map(Path, extra_hidden)]
+        return cls(hide=[str(p) for p in hide], keep=[], **overrides)
 
 
 class Sandbox:
@@ -84,6 +91,8 @@ class Sandbox:
         self.uid = UID_BASE + (os.getpid() % 1_000_000) * 16 + slot % 16
         self._zygote: subprocess.Popen | None = None
         self._control: socket.socket | None = None
+        self._cgroups: cgroups.ChildCgroups | None = None
+        self._root = linux.is_real_root()
         self.lost: list[str] = []
         self._warned = False
         # Private (a tmpfs in the child's own mount namespace) with full isolation; a real,
@@ -106,24 +115,46 @@ class Sandbox:
         theirs.close()
         self._control = ours
 
-    def _fork_child(self, child_end: socket.socket, stdout_fd: int) -> tuple[int, int | None]:
+    def _fork_child(self, child_end: socket.socket, stdout_fd: int, folders: list[str]
+                    ) -> tuple[int, int | None]:
         try:
-            return self._fork_child_once(child_end, stdout_fd)
+            return self._fork_child_once(child_end, stdout_fd, folders)
         except (OSError, RuntimeError, ValueError):
-            self.close()  # the zygote died (e.g. killed by the OOM killer): start a new one
-            return self._fork_child_once(child_end, stdout_fd)
+            self.close(keep_cgroups=True)  # the zygote died (e.g. OOM-killed): start anew
+            return self._fork_child_once(child_end, stdout_fd, folders)
 
-    def _fork_child_once(self, child_end: socket.socket, stdout_fd: int
+    def new_cgroups(self) -> list[str]:
+        """Fresh cgroup folders for the next child (empty where the system offers none)."""
+        s = self.settings
+        if s.isolation != "full" or not sys.platform.startswith("linux"):
+            return []
+        if self._cgroups is None:
+            self._cgroups = cgroups.ChildCgroups(
+                f"autograder-{os.getpid()}-{self.slot}",
+                s.memory_bytes + s.scratch_bytes + s.ipc_bytes + CGROUP_SLACK_BYTES,
+                s.max_processes + 1)  # + 1: the parent waiting outside the PID namespace
+        try:
+            return self._cgroups.new_child()
+        except OSError:
+            return []
+
+    def release_cgroups(self, folders: list[str]) -> None:
+        if self._cgroups is not None and folders:
+            self._cgroups.release(folders)
+
+    def _fork_child_once(self, child_end: socket.socket, stdout_fd: int, folders: list[str]
                          ) -> tuple[int, int | None]:
         if self._zygote is None or self._zygote.poll() is not None:
-            self.close()
+            self.close(keep_cgroups=True)
             self._start_zygote()
         s = self.settings
         conf = confine.Confinement(
             hide=s.hide, keep=s.keep, scratch=self.scratch,
             uid=self.uid, gid=self.uid, memory_bytes=s.memory_bytes,
             cpu_seconds=int(s.submission_timeout) + 5, max_processes=s.max_processes,
-            max_file_bytes=s.max_output_bytes, isolation=s.isolation)
+            max_file_bytes=s.max_output_bytes, scratch_bytes=s.scratch_bytes,
+            scratch_inodes=s.scratch_inodes, ipc_bytes=s.ipc_bytes, cgroups=folders,
+            isolation=s.isolation)
         job = json.dumps({"confinement": asdict(conf)}).encode()
         socket.send_fds(self._control, [job], [child_end.fileno(), stdout_fd])
         message, fds, _, _ = socket.recv_fds(self._control, 4096, 1)
@@ -162,11 +193,11 @@ class Sandbox:
                 pass
         confined = (self.settings.max_processes <= 1 and not self.lost and pidfd is not None)
         if scan or not confined:
-            if os.geteuid() == 0 and self.settings.isolation == "full" and \
+            if self._root and self.settings.isolation == "full" and \
                     sys.platform == "linux":
                 confine.kill_uid(self.uid)
 
-    def close(self) -> None:
+    def close(self, keep_cgroups: bool = False) -> None:
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -174,6 +205,9 @@ class Sandbox:
             self._zygote.kill()
             self._zygote.wait()
             self._zygote = None
+        if self._cgroups is not None and not keep_cgroups:
+            self._cgroups.close()
+            self._cgroups = None
 
     def __del__(self):
         try:
@@ -204,8 +238,13 @@ class Session:
         self._sock: socket.socket | None = None
         self._pid: int | None = None
         self._pidfd: int | None = None
-        self._stdout = tempfile.TemporaryFile()
-        self._start()
+        self._cgroups: list[str] = []
+        self._stdout = OutputCapture()
+        try:
+            self._start()
+        except BaseException:
+            self._stdout.close()
+            raise
 
     # ---------------------------------------------------------------- child life cycle
     def _remaining(self) -> float:
@@ -220,8 +259,15 @@ class Session:
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._cgroups = self.sandbox.new_cgroups()
         try:
-            self._pid, self._pidfd = self.sandbox._fork_child(theirs, self._stdout.fileno())
+            self._pid, self._pidfd = self.sandbox._fork_child(theirs, self._stdout.fileno(),
+                                                              self._cgroups)
+        except BaseException:
+            ours.close()
+            self.sandbox.release_cgroups(self._cgroups)
+            self._cgroups = []
+            raise
         finally:
             theirs.close()
         self._sock = ours
@@ -230,12 +276,15 @@ class Session:
         try:
             hello = json.loads(wire.receive_message(ours, 1 << 16, deadline))
             if not isinstance(hello, dict) or not hello.get("hello"):
-                raise BadReply("the worker did not start properly")
+                why = hello.get("error") if isinstance(hello, dict) else None
+                raise BadReply("the worker did not start properly" +
+                               (f": {str(why)[:500]}" if why else ""))
             lost = hello.get("lost") or []
             self.sandbox.lost = [str(x) for x in lost][:20]
             self.sandbox.warn_once()
             reply = self._exchange({"op": "load", "cells": self.cells, "notebook": base64.
-                                    b64encode(self.notebook).decode()}, deadline, "loading")
+                                    b64encode(self.notebook).decode()}, deadline, "loading",
+                                   MAX_LOAD_REPLY_BYTES)
         except BaseException:
             self._kill()
             raise
@@ -244,8 +293,9 @@ class Session:
         if not isinstance(names, dict) or not isinstance(errors, list):
             self._kill()
             raise BadReply("the worker's answer to loading the cells was malformed")
-        self.names = {str(k)[:200]: str(v) for k, v in names.items()
-                      if isinstance(k, str) and v in ("function", "class", "value")}
+        self.names = {k: v for k, v in itertools.islice(names.items(), MAX_NAMES)
+                      if isinstance(k, str) and len(k) <= MAX_NAME_CHARS
+                      and v in ("function", "class", "value")}
         if self.generation == 1:
             self.load_errors = [_clean_error(e) for e in errors[:50]]
 
@@ -258,13 +308,17 @@ class Session:
             self._sock.close()
             self._sock = None
         self._pid = None
+        self.sandbox.release_cgroups(self._cgroups)
+        self._cgroups = []
 
-    def _exchange(self, request: dict, deadline: float, what: str) -> dict:
+    def _exchange(self, request: dict, deadline: float, what: str,
+                  max_bytes: int | None = None) -> dict:
         try:
             # A worker that stops reading must not block the grader: sends have a deadline too.
             self._sock.settimeout(max(0.001, deadline - time.monotonic()))
             wire.send_message(self._sock, json.dumps(request, allow_nan=False).encode())
-            raw = wire.receive_message(self._sock, self.settings.max_reply_bytes, deadline)
+            raw = wire.receive_message(self._sock, max_bytes or self.settings.max_reply_bytes,
+                                       deadline)
         except (wire.WireTimeout, TimeoutError):
             self._kill()
             self.events.append(f"time-out while {what}")
@@ -294,8 +348,7 @@ class Session:
 
     def printed(self, limit: int = 4000) -> str:
         """What the student's code printed (first ``limit`` characters)."""
-        data = os.pread(self._stdout.fileno(), limit, 0)
-        return data.decode("utf-8", "replace")
+        return self._stdout.read(limit).decode("utf-8", "replace")[:limit]
 
     def close(self) -> None:
         self._kill(scan=bool(self.events))  # after a time-out or crash: scan the uid too

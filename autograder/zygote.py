@@ -1,10 +1,13 @@
 """The zygote: a long-lived, trusted process per grading slot that forks one child per submission.
 
 Started by ``autograder.sandbox.Sandbox`` as ``python -m autograder.zygote FD``. It imports
-numpy and the worker code once (so a submission costs a fork, not an interpreter start), and
-holds nothing secret: no suites, no reference, no other submissions. Requests arrive on the
-control socket FD as a JSON job plus two passed descriptors (the child's socket and its
-stdout capture file); the reply is the child's pid and a pidfd for race-free killing.
+numpy and everything the worker needs from the course (``autograder.worker``, ``codec``,
+``wire`` and ``utils.rules``) once, *before* any child hides the course from itself (the
+child's view shows only the system and the Python installation), so a submission costs a fork,
+not an interpreter start. It holds nothing secret: no suites, no reference, no other
+submissions. Requests arrive on the control socket FD as a JSON job plus two passed
+descriptors (the child's socket and its stdout capture file); the reply is the child's pid
+and a pidfd for race-free killing.
 """
 
 from __future__ import annotations
@@ -21,14 +24,25 @@ import sys  # noqa: E402
 
 import numpy  # noqa: E402, F401  - imported once here, shared by every forked child
 
-from autograder import confine, worker  # noqa: E402
+import utils.rules  # noqa: E402, F401  - used by the worker; out of the child's sight later
+from autograder import codec, confine, linux, view, wire, worker  # noqa: E402, F401
+
+view.python_dirs()  # computed once, inherited by every child
+REAL_ROOT = linux.is_real_root()
 
 
 def _child(job: dict, child_sock: socket.socket, stdout_fd: int) -> None:
-    conf = confine.Confinement(**job["confinement"])
     try:
+        conf = confine.Confinement(**job["confinement"])
         lost = confine.enter(conf, [child_sock.fileno()], stdout_fd)
-        worker.serve(child_sock, {"hello": True, "lost": lost, "uid": os.getuid()})
+        worker.serve(child_sock, {"hello": True, "lost": list(dict.fromkeys(lost)),
+                                  "uid": os.getuid()})
+    except BaseException as error:  # noqa: BLE001 - told to the grader, then exit
+        try:
+            wire.send_message(child_sock, json.dumps(
+                {"hello": False, "error": str(error)[:500]}).encode())
+        except BaseException:  # noqa: BLE001
+            pass
     finally:
         os._exit(0)
 
@@ -36,8 +50,8 @@ def _child(job: dict, child_sock: socket.socket, stdout_fd: int) -> None:
 def main(fd: int) -> None:
     control = socket.socket(fileno=fd)
     try:
-        confine.prctl(confine.PR_SET_CHILD_SUBREAPER, 1)  # orphans come back here ...
-        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)  # orphans come back here ...
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
         pass
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ... and are reaped by the kernel
@@ -50,6 +64,10 @@ def main(fd: int) -> None:
         if not message:
             return
         job = json.loads(message)
+        try:  # the child's view is worked out here once, so each child only mounts
+            confine.plan(confine.Confinement(**job["confinement"]), REAL_ROOT)
+        except (TypeError, KeyError, OSError):
+            pass  # the child meets the same problem and reports it
         if len(fds) != 2:
             for extra in fds:
                 os.close(extra)
