@@ -1,39 +1,45 @@
 """``python -m autograder grade SUBMISSIONS --assignment A --out OUT [--jobs N]
 [--scheduler ADDRESS] [--seed S]``
 
-Exit code 0 when every submission was graded (whatever the students' scores), 2 when the
+Every submission found gets a row: one that cannot be read or graded (a broken or hostile
+file, a grader failure on that input) gets score 0 and a message in words, and the run goes
+on. Exit code 0 when every submission has its row (whatever the students' scores), 2 when the
 grader itself failed (bad arguments, broken suite or reference, lost cluster), 130 on Ctrl-C.
 Re-running the same command after an interruption grades only what is missing: a student
-whose results.json matches the same submission bytes, seed and assignment is not regraded.
+whose results.json matches the same submission bytes, seed, assignment and name is not
+regraded (rows from a grader failure are retried). Messages on the terminal are stripped of
+escape codes and bidi controls.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as futures
 import json
-import multiprocessing
 import sys
 import time
 import warnings
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from autograder import __version__
+from autograder import __version__, limits
+from autograder.backends import Backend
 from autograder.errors import GraderError
-from autograder.grading import COURSE_ROOT, Assignment
+from autograder.fixtures import student_seed
+from autograder.grading import COURSE_ROOT, Assignment, build_results, failed_outcomes
 from autograder.remote import GradeConfig, grade_job, grader_for
 from autograder.reports import (
+    STUDENTS_DIR,
     grades_csv,
     load_results,
     results_path,
-    safe_dirname,
     summary_html,
     write_atomic,
     write_student,
 )
 from autograder.runner import load_suite
+from autograder.safe_text import clean, for_terminal
 from autograder.sandbox import SandboxSettings
-from autograder.submissions import Submission, discover, sha256_of
+from autograder.submissions import Submission, digest_of, discover
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,19 +80,24 @@ def _settings(args, course_root: Path) -> SandboxSettings:
                                       args.submissions.resolve(), **overrides)
 
 
-def _read(submission: Submission) -> tuple[bytes | None, str | None]:
+def _digest(submission: Submission) -> str:
+    """The sha256 of the file's bytes, or of the reason it cannot be read (nothing kept)."""
     try:
-        return submission.read_bytes(), None
+        return digest_of(submission.read_raw(), None)
     except (ValueError, OSError) as error:
-        return None, str(error)
+        return digest_of(None, str(error))
 
 
-def _is_current(previous: dict | None, assignment: str, seed: int, digest: str) -> bool:
+def _is_current(previous: dict | None, submission: Submission, assignment: str, seed: int,
+                digest: str) -> bool:
     if previous is None:
         return False
     extra = previous.get("extra_data", {})
     return (extra.get("assignment") == assignment and extra.get("global_seed") == seed
-            and extra.get("submission_sha256") == digest)
+            and extra.get("submission_sha256") == digest
+            and extra.get("student_id") == submission.student_id
+            and extra.get("original_name") == submission.original_name
+            and not extra.get("grader_error"))
 
 
 def _progress(total: int, disabled: bool):
@@ -95,25 +106,71 @@ def _progress(total: int, disabled: bool):
                 file=sys.stderr)
 
 
-def _executor(args, config: GradeConfig):
-    """(submit(fn, *a) -> future, as_completed, shutdown) for the chosen back end."""
-    if args.scheduler:
-        from distributed import Client, as_completed
-        client = Client(args.scheduler, timeout=30)
-        return (lambda fn, *a: client.submit(fn, *a, pure=False), as_completed,
-                client.close)
-    if args.jobs <= 1:
-        def run_here(fn, *a):
-            future = futures.Future()
-            try:
-                future.set_result(fn(*a))
-            except BaseException as error:  # noqa: BLE001 - reported by the caller
-                future.set_exception(error)
-            return future
-        return run_here, futures.as_completed, lambda: None
-    pool = futures.ProcessPoolExecutor(max_workers=args.jobs,
-                                       mp_context=multiprocessing.get_context("spawn"))
-    return pool.submit, futures.as_completed, lambda: pool.shutdown(cancel_futures=True)
+def _error_result(submission: Submission, tests, assignment: str, seed: int, digest: str,
+                  error: BaseException, submission_timeout: float) -> dict:
+    """A row for a submission whose grading job failed (retried on the next run)."""
+    message = (f"the grader failed on this submission ({type(error).__name__}: "
+               f"{clean(error, 500)}); it will be retried on the next run")
+    extra = {"seed": student_seed(seed, submission.student_id), "global_seed": seed,
+             "submission_sha256": digest, "source": submission.describe(),
+             "original_name": submission.original_name, "sandbox_lost": [],
+             "grader_version": __version__, "grader_error": message,
+             "time_budget_seconds": limits.time_budget(submission_timeout)}
+    return build_results(submission.student_id, assignment,
+                         failed_outcomes(tests, message), [message], extra)
+
+
+def _job(submission: Submission, config: GradeConfig, seed: int) -> tuple:
+    """The arguments of ``grade_job``; the file is read (defensively) only now."""
+    try:
+        raw, problem = submission.read_raw(), None
+    except (ValueError, OSError) as error:
+        raw, problem = None, str(error)
+    return (config, submission.student_id, raw, submission.describe(), seed, problem,
+            submission.kind, submission.original_name)
+
+
+def _grade_all(args, config: GradeConfig, todo: list[tuple[Submission, str]], tests,
+               out: Path) -> None:
+    """Grade ``todo`` [(submission, digest)] and write each result. A job that fails (not
+    with GraderError) gives its submission a row with score 0 and the reason."""
+    backend = Backend(args.jobs, args.scheduler)
+    queue = [(submission, digest, 1) for submission, digest in reversed(todo)]
+    pending: dict = {}
+    try:
+        with _progress(len(todo), args.no_progress) as bar:
+            while queue or pending:
+                while queue and len(pending) < backend.window:
+                    if queue[-1][2] > 1 and pending:
+                        break  # a retry after a crashed grading process runs alone
+                    submission, digest, attempt = queue.pop()
+                    future = backend.submit(grade_job, *_job(submission, config, args.seed))
+                    pending[future] = (submission, digest, attempt)
+                broken = False
+                for future in backend.wait(pending):
+                    submission, digest, attempt = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except GraderError:
+                        raise
+                    except Exception as error:  # noqa: BLE001 - this submission's row says it
+                        if isinstance(error, BrokenProcessPool):
+                            broken = True
+                            if attempt == 1:
+                                queue.append((submission, digest, 2))
+                                continue
+                        result = _error_result(submission, tests, args.assignment, args.seed,
+                                               digest, error, args.submission_timeout)
+                    write_student(out, result)
+                    bar.update(1)
+                if broken:  # a grading process died: a fresh pool retries its jobs alone
+                    for future, (submission, digest, _) in pending.items():
+                        future.cancel()
+                        queue.append((submission, digest, 2))
+                    pending.clear()
+                    backend.restart()
+    finally:
+        backend.close()
 
 
 def grade_command(args) -> int:
@@ -125,62 +182,56 @@ def grade_command(args) -> int:
     submissions = discover(args.submissions, args.assignment)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
-        stale.unlink(missing_ok=True)
+    for stale in [*out.glob(".*.tmp"), *out.glob(f"{STUDENTS_DIR}/*/.*.tmp")]:
+        stale.unlink(missing_ok=True)  # left by a killed run
     config = GradeConfig.make(args.assignment, course_root, _settings(args, course_root))
 
-    folders = [safe_dirname(s.student_id) for s in submissions]
-    clashes = sorted({f for f in folders if folders.count(f) > 1})
-    if clashes:
-        raise GraderError(f"student ids map to the same output folder: {', '.join(clashes)}")
     todo = []
     for submission in submissions:
-        raw, problem = _read(submission)
-        digest = sha256_of(raw) if raw is not None else ""
+        digest = _digest(submission)
         previous = load_results(results_path(out, submission.student_id))
-        if not _is_current(previous, args.assignment, args.seed, digest):
-            todo.append((submission, raw, problem))
+        if not _is_current(previous, submission, args.assignment, args.seed, digest):
+            todo.append((submission, digest))
     skipped = len(submissions) - len(todo)
     if skipped:
-        print(f"{skipped} submission(s) already graded with the same seed and bytes; "
-              f"grading the remaining {len(todo)}", file=sys.stderr)
+        _say(f"{skipped} submission(s) already graded with the same seed and bytes; "
+             f"grading the remaining {len(todo)}")
 
     started = time.perf_counter()
     if todo:
         if args.jobs <= 1 and not args.scheduler:
             grader_for(config)  # build once here, so a broken reference fails before grading
-        submit, as_completed, shutdown = _executor(args, config)
-        try:
-            pending = {submit(grade_job, config, s.student_id, raw, s.describe(), args.seed,
-                              problem): s for s, raw, problem in todo}
-            with _progress(len(pending), args.no_progress) as bar:
-                for future in as_completed(list(pending)):
-                    result = future.result()  # a grader failure propagates: exit 2
-                    write_student(out, result)
-                    bar.update(1)
-        finally:
-            shutdown()
+        _grade_all(args, config, todo, tests, out)
     elapsed = time.perf_counter() - started
 
     results = [load_results(results_path(out, s.student_id)) for s in submissions]
     missing = [s.student_id for s, r in zip(submissions, results, strict=True) if r is None]
     if missing:
-        raise GraderError(f"results missing for: {', '.join(missing)}")
+        raise GraderError(f"results missing for: {', '.join(missing[:20])}")
     write_atomic(out / "grades.csv", grades_csv(results, test_names))
-    lost = sorted({x for r in results for x in r["extra_data"].get("sandbox_lost", [])})
+    lost = sorted({str(x) for r in results for x in r["extra_data"].get("sandbox_lost", [])})
+    errors = sum(1 for r in results if r["extra_data"].get("grader_error"))
     run_info = {"grader": __version__, "seed": args.seed, "submissions": len(results),
                 "graded now": len(todo), "seconds": f"{elapsed:.1f}",
-                "back end": args.scheduler or f"{max(1, args.jobs)} local process(es)"}
+                "back end": args.scheduler or f"{max(1, args.jobs)} local process(es)",
+                "grader errors": errors}
     write_atomic(out / "summary.html",
                  summary_html(results, test_names, args.assignment, max_score, run_info))
     write_atomic(out / "run.json", json.dumps({**run_info, "sandbox_lost": lost}, indent=1))
     if lost:
-        print("WARNING: the sandbox was weakened; protections lost: " + "; ".join(lost),
-              file=sys.stderr)
+        _say("WARNING: the sandbox was weakened; protections lost: " + "; ".join(lost))
+    if errors:
+        _say(f"WARNING: the grader failed on {errors} submission(s) (score 0, message in "
+             "their results); run the same command again to retry them")
     rate = len(todo) / elapsed if elapsed > 0 and todo else 0.0
-    print(f"graded {len(todo)} submission(s) in {elapsed:.1f} s ({rate:.1f}/s); "
-          f"{len(results)} rows in {out / 'grades.csv'}", file=sys.stderr)
+    _say(f"graded {len(todo)} submission(s) in {elapsed:.1f} s ({rate:.1f}/s); "
+         f"{len(results)} rows in {out / 'grades.csv'}")
     return 0
+
+
+def _say(message: str) -> None:
+    """One message for the instructor's terminal (escape codes and bidi controls removed)."""
+    print(for_terminal(message), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade":
             return grade_command(args)
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to finish", file=sys.stderr)
+        _say("interrupted; run the same command again to finish")
         return 130
-    except (GraderError, FileNotFoundError, ValueError) as error:
-        print(f"grader error: {error}", file=sys.stderr)
+    except (GraderError, OSError, ValueError) as error:
+        _say(f"grader error: {error}")
         return 2
     return 2

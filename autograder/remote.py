@@ -1,7 +1,8 @@
 """Grading jobs that run in pool processes or Dask workers (one cached Grader per thread).
 
-A job carries the notebook's *bytes*, not a path, so a Dask worker on another machine needs
-only the course installed (suites and solutions), not the submissions folder.
+A job carries the submitted file's *bytes* (notebook or zip), not a path, so a Dask worker
+on another machine needs only the course installed (suites and solutions), not the
+submissions folder.
 """
 
 from __future__ import annotations
@@ -56,9 +57,12 @@ def grader_for(config: GradeConfig) -> Grader:
 
 
 def grade_job(config: GradeConfig, student_id: str, raw: bytes | None, source: str,
-              global_seed: int, read_problem: str | None) -> dict:
-    """Grade one submission in this process; returns the results.json data."""
-    return grader_for(config).grade_bytes(student_id, raw, source, global_seed, read_problem)
+              global_seed: int, read_problem: str | None, kind: str = "notebook",
+              original_name: str | None = None) -> dict:
+    """Grade one submitted file (notebook or zip bytes) in this process; returns the
+    results.json data. Nothing the file holds makes this raise (GraderError aside)."""
+    return grader_for(config).grade_bytes(student_id, raw, source, global_seed, read_problem,
+                                          kind=kind, original_name=original_name)
 
 
 @atexit.register

@@ -1,8 +1,17 @@
 """Grading outputs: grades.csv, results.json, feedback.html per student, summary.html.
 
+Layout of the output folder (per-student files live under ``students/``, so no student id,
+not even ``grades.csv`` or ``summary.html``, can collide with the run's own files):
+
+    grades.csv  summary.html  run.json
+    students/<student_id>/results.json
+    students/<student_id>/feedback.html
+
 Every file is written atomically (temporary file in the same folder, then ``os.replace``), so
-an interrupted run never leaves half a file. Everything a student produced (messages, printed
-text, exception text) is HTML-escaped.
+an interrupted run never leaves half a file. Reports are safe to open: every student string
+is cleaned of lone surrogates; in HTML it is escaped with control and bidi characters made
+visible (``<U+202E>``); in grades.csv every cell is neutralised against spreadsheet formulas
+(a leading ``= + - @`` tab or CR gets a ``'``).
 """
 
 from __future__ import annotations
@@ -13,17 +22,28 @@ import html
 import io
 import json
 import os
-import re
 import tempfile
+import urllib.parse
 from pathlib import Path
 
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]")
+from autograder import limits
+from autograder.safe_files import read_regular_file
+from autograder.safe_text import clean_data, for_csv, for_html, safe_id
+
+STUDENTS_DIR = "students"
 
 
 def safe_dirname(student_id: str) -> str:
-    """A folder name for a student id (no path separators, no '..', never empty)."""
-    name = _SAFE_ID.sub("_", student_id).strip(".") or "_"
-    return name[:120]
+    """A folder name for a student id (``safe_text.safe_id`` rules; the ``~n`` suffix of a
+    uniqueness-renamed id is kept). No separators, never starts with '.', never empty."""
+    base, tilde, number = student_id.partition("~")
+    suffix = f"~{number}" if tilde and number.isdigit() and number.isascii() else ""
+    return safe_id(base if suffix else student_id)[:120] + suffix
+
+
+def student_dir(out_dir: Path, student_id: str) -> Path:
+    """The folder of one student's results.json and feedback.html."""
+    return Path(out_dir) / STUDENTS_DIR / safe_dirname(student_id)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -45,22 +65,27 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def results_path(out_dir: Path, student_id: str) -> Path:
-    return Path(out_dir) / safe_dirname(student_id) / "results.json"
+    return student_dir(out_dir, student_id) / "results.json"
 
 
 def load_results(path: Path) -> dict | None:
-    """A previous results.json, or None when missing or unreadable (then it is regraded)."""
+    """A previous results.json, or None when missing, unreadable, oversized or not in the
+    expected shape (then it is regraded)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular_file(path, 4 * limits.MAX_RESULTS_BYTES))
+    except (OSError, ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
+    if not (isinstance(data, dict) and isinstance(data.get("tests"), list)
+            and isinstance(data.get("extra_data"), dict)):
+        return None
+    return data
 
 
 def write_student(out_dir: Path, result: dict) -> None:
-    """results.json and feedback.html for one student."""
-    student_id = result["extra_data"]["student_id"]
-    folder = Path(out_dir) / safe_dirname(student_id)
+    """results.json and feedback.html for one student (strings cleaned again, so a caller's
+    lone surrogate can never make the write fail)."""
+    result = clean_data(result, limits.MAX_NOTES_CHARS)
+    folder = student_dir(out_dir, result["extra_data"]["student_id"])
     write_atomic(folder / "feedback.html", feedback_html(result))
     write_atomic(folder / "results.json", json.dumps(result, indent=1, sort_keys=True))
 
@@ -70,20 +95,28 @@ def _short_name(test_name: str) -> str:
 
 
 def grades_csv(results: list[dict], test_names: list[str]) -> str:
-    """One row per student: student_id, score, max_score, then one column per test."""
+    """One row per student: student_id, score, max_score, then one column per test.
+
+    Every cell goes through ``safe_text.for_csv``: no cell starts a spreadsheet formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student_id", "score", "max_score", *map(_short_name, test_names)])
-    for result in sorted(results, key=lambda r: r["extra_data"]["student_id"]):
-        by_name = {t["name"]: t["score"] for t in result["tests"]}
-        writer.writerow([result["extra_data"]["student_id"], _fmt(result["score"]),
-                         _fmt(result["max_score"]),
-                         *(_fmt(by_name.get(name, 0.0)) for name in test_names)])
+
+    def row(cells):
+        writer.writerow([for_csv(c) for c in cells])
+
+    row(["student_id", "score", "max_score", *map(_short_name, test_names)])
+    for result in sorted(results, key=lambda r: str(r["extra_data"]["student_id"])):
+        by_name = {t.get("name"): t.get("score", 0.0) for t in result["tests"]}
+        row([result["extra_data"]["student_id"], _fmt(result["score"]),
+             _fmt(result["max_score"]), *(_fmt(by_name.get(name, 0.0)) for name in test_names)])
     return buffer.getvalue()
 
 
 def _fmt(value) -> str:
-    return f"{float(value):.4g}"
+    try:
+        return f"{float(value):.4g}"
+    except (TypeError, ValueError):
+        return "0"
 
 
 _STYLE = """
@@ -97,41 +130,49 @@ pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;border-radius:4px;marg
 
 def _page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
-            f"{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}"
+            f"{for_html(title)}</title><style>{_STYLE}</style></head><body>{body}"
             f"</body></html>\n")
 
 
 def feedback_html(result: dict) -> str:
-    """The student's page: per test passed/failed, and on failure what was expected and got."""
+    """The student's page: per test passed/failed, and on failure what was expected and got.
+
+    Every string is escaped with invisible characters shown (``safe_text.for_html``)."""
     extra = result["extra_data"]
     rows = []
     for test in result["tests"]:
-        status = html.escape(test["status"])
-        message = html.escape(test["output"]) if test["output"] else ""
-        rows.append(f"<tr><td>{html.escape(_short_name(test['name']))}</td>"
+        status = "passed" if test.get("status") == "passed" else "failed"
+        message = for_html(test.get("output") or "")
+        details = f"<pre>{message}</pre>" if message else ""
+        rows.append(f"<tr><td>{for_html(_short_name(str(test.get('name', ''))))}</td>"
                     f"<td class='{status}'>{status}</td>"
-                    f"<td>{_fmt(test['score'])} / {_fmt(test['max_score'])}</td>"
-                    f"<td><pre>{message}</pre></td></tr>" if message else
-                    f"<tr><td>{html.escape(_short_name(test['name']))}</td>"
-                    f"<td class='{status}'>{status}</td>"
-                    f"<td>{_fmt(test['score'])} / {_fmt(test['max_score'])}</td><td></td></tr>")
+                    f"<td>{_fmt(test.get('score'))} / {_fmt(test.get('max_score'))}</td>"
+                    f"<td>{details}</td></tr>")
     notes = ""
     if result.get("output"):
-        notes = (f"<h2>Notes</h2><div class='note'><pre>{html.escape(result['output'])}</pre>"
-                 "</div>")
+        notes = f"<h2>Notes</h2><div class='note'><pre>{for_html(result['output'])}</pre></div>"
     printed = ""
     if extra.get("printed"):
         printed = ("<h2>What your code printed</h2><p>Shown for debugging only; printed text "
-                   f"is never used for grading.</p><pre>{html.escape(extra['printed'])}</pre>")
-    body = (f"<h1>{html.escape(extra['assignment'])}: feedback for "
-            f"{html.escape(extra['student_id'])}</h1>"
+                   f"is never used for grading.</p><pre>{for_html(extra['printed'])}</pre>")
+    original = ""
+    if extra.get("original_name") not in (None, extra.get("student_id")):
+        original = f" (submitted as <code>{for_html(extra['original_name'])}</code>)"
+    body = (f"<h1>{for_html(extra.get('assignment', ''))}: feedback for "
+            f"{for_html(extra.get('student_id', ''))}</h1>"
             f"<p><strong>Score: {_fmt(result['score'])} / {_fmt(result['max_score'])}</strong>"
-            f" &middot; graded in {result['execution_time']:.2f} s &middot; seed {extra['seed']}"
+            f"{original} &middot; graded in {_fmt(result.get('execution_time'))} s "
+            f"&middot; seed {for_html(extra.get('seed', ''))}"
             "</p><p>The hidden tests use inputs generated for you; on failure the message says "
             "what was expected and what your code returned.</p>"
             f"<table><tr><th>test</th><th>result</th><th>points</th><th>details</th></tr>"
             f"{''.join(rows)}</table>{notes}{printed}")
-    return _page(f"Feedback {extra['student_id']}", body)
+    return _page(f"Feedback {extra.get('student_id', '')}", body)
+
+
+def _feedback_href(student_id: str) -> str:
+    path = f"{STUDENTS_DIR}/{safe_dirname(str(student_id))}/feedback.html"
+    return html.escape(urllib.parse.quote(path))
 
 
 def _png(fig) -> str:
@@ -179,16 +220,14 @@ def summary_html(results: list[dict], test_names: list[str], assignment: str,
     zero = sum(1 for s in scores if s == 0)
     lost = sorted({x for r in results for x in r["extra_data"].get("sandbox_lost", [])})
     warning = ("<div class='note'><strong>Sandbox weakened.</strong> Protections lost: "
-               + html.escape("; ".join(lost)) + "</div>") if lost else ""
+               + for_html("; ".join(map(str, lost))) + "</div>") if lost else ""
     rows = "".join(
-        f"<tr><td>{html.escape(r['extra_data']['student_id'])}</td>"
-        f"<td>{_fmt(r['score'])}</td><td>{r['execution_time']:.2f}</td>"
-        f"<td><a href='{html.escape(safe_dirname(r['extra_data']['student_id']))}"
-        f"/feedback.html'>feedback</a></td></tr>"
-        for r in sorted(results, key=lambda r: r["extra_data"]["student_id"]))
-    info = " &middot; ".join(f"{html.escape(str(k))}: {html.escape(str(v))}"
-                             for k, v in run_info.items())
-    body = (f"<h1>{html.escape(assignment)}: grading summary</h1><p>{info}</p>{warning}"
+        f"<tr><td>{for_html(r['extra_data']['student_id'])}</td>"
+        f"<td>{_fmt(r['score'])}</td><td>{_fmt(r.get('execution_time'))}</td>"
+        f"<td><a href='{_feedback_href(r['extra_data']['student_id'])}'>feedback</a></td></tr>"
+        for r in sorted(results, key=lambda r: str(r["extra_data"]["student_id"])))
+    info = " &middot; ".join(f"{for_html(k)}: {for_html(v)}" for k, v in run_info.items())
+    body = (f"<h1>{for_html(assignment)}: grading summary</h1><p>{info}</p>{warning}"
             f"<p>{len(results)} submissions &middot; mean {mean:.2f} / {_fmt(max_score)} "
             f"&middot; full marks {full} &middot; zero {zero}</p>"
             f"<img alt='score histogram' src='data:image/png;base64,{histogram}'>"

@@ -52,7 +52,7 @@ def test_examples_one_command(tmp_path):
     assert 0 < float(table["partly_wrong_student"]["score"]) < 14
     assert list(table["correct_student"])[:3] == ["student_id", "score", "max_score"]
     assert len(table["correct_student"]) == 3 + 6  # one column per test
-    result = json.loads((out / "partly_wrong_student" / "results.json").read_text())
+    result = json.loads((out / "students" / "partly_wrong_student" / "results.json").read_text())
     assert {"score", "execution_time", "tests", "output", "visibility"} <= set(result)
     for test in result["tests"]:
         assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
@@ -60,7 +60,7 @@ def test_examples_one_command(tmp_path):
     failed = [t for t in result["tests"] if t["status"] == "failed"]
     assert failed and all(t["output"] for t in failed)
     assert any("expected" in t["output"] for t in failed)
-    feedback = (out / "partly_wrong_student" / "feedback.html").read_text()
+    feedback = (out / "students" / "partly_wrong_student" / "feedback.html").read_text()
     assert "failed" in feedback and "expected" in feedback
     summary = (out / "summary.html").read_text()
     assert summary.count("data:image/png;base64,") == 2 and "pass rate" in summary
@@ -73,7 +73,7 @@ def test_same_seed_same_grades_other_seed_other_inputs(tmp_path):
                      "--jobs", 1).returncode == 0
 
     def graded(out):
-        data = json.loads((out / "partly_wrong_student" / "results.json").read_text())
+        data = json.loads((out / "students" / "partly_wrong_student" / "results.json").read_text())
         return data["extra_data"]["seed"], [(t["name"], t["score"], t["output"])
                                             for t in data["tests"]]
     assert graded(outs[0]) == graded(outs[1])
@@ -92,7 +92,7 @@ def test_zip_and_flat_layouts_and_exit_codes(tmp_path):
     assert done.returncode == 0, done.stderr
     table = {r["student_id"]: float(r["score"]) for r in rows(tmp_path / "out")}
     assert table["ann"] == 14 and 0 < table["ben"] < 14 and table["cy"] == table["dee"] == 0
-    cy = json.loads((tmp_path / "out" / "cy" / "results.json").read_text())
+    cy = json.loads((tmp_path / "out" / "students" / "cy" / "results.json").read_text())
     assert "zip" in cy["tests"][0]["output"]
     assert grade(flat, "--assignment", "no_such", "--out", tmp_path / "x").returncode == 2
     assert grade(tmp_path / "missing", "--assignment", "01_knn",
@@ -113,11 +113,11 @@ def test_interrupted_run_resumes_without_losing_or_duplicating_rows(tmp_path):
     proc = subprocess.Popen(command, cwd=ROOT, env=ENV, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(out.glob("*/results.json"))) < 5:
+    while time.monotonic() < deadline and len(list(out.glob("students/*/results.json"))) < 5:
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)  # a hard crash, not a polite stop
     proc.wait()
-    partial = len(list(out.glob("*/results.json")))
+    partial = len(list(out.glob("students/*/results.json")))
     assert 5 <= partial < N_RESUME
     done = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True,
                           timeout=600)
@@ -144,5 +144,5 @@ def test_grading_through_a_dask_local_cluster(tmp_path):
         table = {r["student_id"]: r["score"] for r in rows(out)}
         assert table == {"correct_student": "14", "partly_wrong_student": table[
             "partly_wrong_student"], "untouched_release": "0"}
-        result = json.loads((out / "correct_student" / "results.json").read_text())
+        result = json.loads((out / "students" / "correct_student" / "results.json").read_text())
         assert result["extra_data"]["sandbox_lost"] == []
