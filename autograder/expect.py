@@ -16,6 +16,10 @@ import numpy as np
 
 from autograder.codec import TrustedFunction
 from autograder.errors import StudentError
+from utils.rules import python_loops
+
+__all__ = ["calls_to", "python_loops", "raises_student_error", "same_array",
+           "same_as_one_of", "same_number", "same_value", "trusted_function"]
 
 _KIND_WORDS = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer",
                "b": "boolean", "c": "complex"}
@@ -130,13 +134,28 @@ def same_value(got, expected, *, rtol: float = 1e-6, atol: float = 1e-8,
                         f"{type(expected).__name__}")
 
 
-_LOOP_NODES = {ast.For: "a `for` loop", ast.AsyncFor: "an `async for` loop",
-               ast.While: "a `while` loop", ast.ListComp: "a list comprehension",
-               ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
-               ast.GeneratorExp: "a generator expression"}
+def same_as_one_of(got, options: list, *, rtol: float = 1e-6, atol: float = 1e-8,
+                   what: str = "the result") -> None:
+    """Pass when ``got`` matches any of ``options`` (each compared as by ``same_value``).
 
-_LOOPING_CALLS = {"map", "filter", "np.vectorize", "numpy.vectorize", "np.apply_along_axis",
-                  "numpy.apply_along_axis", "np.fromiter", "np.frompyfunc", "np.apply_over_axes"}
+    Use it where the exercise allows more than one right answer (two conventions for a tie,
+    a result with or without a dropped constant): list the preferred answer first.
+    Inputs:
+    - got: the student's decoded value; options: a non-empty list of accepted values.
+    - rtol, atol, what: as in ``same_value``.
+    Raises AssertionError with the message about ``options[0]`` when none matches.
+    """
+    if not isinstance(options, list | tuple) or not options:
+        raise TypeError("same_as_one_of needs a non-empty list of accepted values")
+    first_failure = None
+    for option in options:
+        try:
+            same_value(got, option, rtol=rtol, atol=atol, what=what)
+        except AssertionError as failure:
+            first_failure = first_failure or failure
+        else:
+            return
+    raise first_failure
 
 
 def _call_name(node: ast.Call) -> str:
@@ -147,29 +166,6 @@ def _call_name(node: ast.Call) -> str:
     if isinstance(func, ast.Name):
         parts.append(func.id)
     return ".".join(reversed(parts))
-
-
-def python_loops(source: str) -> list[str]:
-    """Describe every Python-level loop in ``source`` (empty list: no loops).
-
-    Finds for/while loops, comprehensions, generator expressions and calls that hide a
-    Python loop (map, filter, np.vectorize, np.apply_along_axis, ...). Returns phrases such as
-    "a `for` loop on line 3". A source that does not parse counts as one problem.
-    """
-    if source is None:
-        return ["no source code was found"]
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        return [f"code that does not parse ({error.msg})"]
-    found = []
-    for node in ast.walk(tree):
-        if type(node) in _LOOP_NODES:
-            found.append(f"{_LOOP_NODES[type(node)]} on line {node.lineno}")
-        elif isinstance(node, ast.Call) and _call_name(node) in _LOOPING_CALLS:
-            found.append(f"a call to `{_call_name(node)}` (a hidden Python loop) on line "
-                         f"{node.lineno}")
-    return found
 
 
 def calls_to(source: str | None, names: tuple[str, ...]) -> list[str]:

@@ -2,15 +2,20 @@
 
 Both expose the same interface over the names defined by a notebook's graded cells:
 
-    student.fn(*args, **kwargs)            -> plain decoded values (see autograder.codec)
+    student.fn(*args, **kwargs)              -> plain decoded values (see autograder.codec)
     model = student.SomeClass(); model.method(...)   (instances are Handles)
-    student.source("fn") / ("Class.method") -> source text (parsed from the notebook, never run)
-    student.call_reporting_inputs("fn", *args) -> (result, args_after_the_call)
-    student.timed("fn", *args)               -> (result, seconds measured from the grader)
+    student.call_read_only("fn", *args, **kwargs) -> the result of a call on read-only inputs
+    student.loops("fn")                        -> loops reachable from fn (utils.rules)
+    student.calls("fn", ("inv", "pinv"))       -> calls of those functions reachable from fn
+    student.source("fn") / ("Class.method")    -> source text of the final binding
+    student.has("fn")                          -> bool
+    reference.using(student, "helper", ...)    -> the reference with the student's helpers
 
 ``StudentProxy`` forwards to a sandboxed ``Session``; ``ReferenceProxy`` runs the solution
 notebook's cells in the grading process (trusted) and passes every argument and result through
-the same codec round trip, so both sides return values of identical types.
+the same codec round trip, so both sides return values of identical types. Code is read
+(``source``, ``loops``, ``calls``) from the notebook's text in the grading process, never from
+what the worker reports.
 
 A suite may pass its own small functions as arguments (``codec.TrustedFunction``): both sides
 rebuild them from their source (the student's in the sandbox), so they get equivalent
@@ -20,14 +25,21 @@ callables. Functions never travel back: a function a student returns is a handle
 from __future__ import annotations
 
 import difflib
-import time
+import functools
+from collections.abc import Iterable
 
 import numpy as np
 
 from autograder import codec
 from autograder.codec import Handle
 from autograder.errors import BadReply, GraderError, MissingDefinition, StudentError
-from autograder.extract import GradedCell, function_source
+from autograder.extract import GradedCell
+from utils import rules
+
+#: Near-miss suggestions compare against at most this many names, each cut to this length,
+#: so a submission defining 80 000 names cannot make a missing name cost seconds.
+MAX_SUGGESTION_NAMES = 2000
+MAX_SUGGESTION_NAME_LENGTH = 60
 
 
 def _handle_key(value):
@@ -52,10 +64,23 @@ class RemoteCallable:
         return self._name
 
     def __call__(self, *args, **kwargs):
-        return self._proxy._call(self, args, kwargs)[0]
+        return self._proxy._call(self, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<{self._proxy.side} callable {self.qualname}>"
+
+
+def _suggestions(name: str, names: Iterable[str]) -> list[str]:
+    """Up to two defined names close to ``name`` (a renamed function), at bounded cost."""
+    cut = MAX_SUGGESTION_NAME_LENGTH
+    wanted = name[:cut]
+    candidates = []
+    for other in names:
+        if abs(len(other) - len(name)) <= max(3, len(name) // 2):
+            candidates.append(other[:cut])
+            if len(candidates) >= MAX_SUGGESTION_NAMES:
+                break
+    return difflib.get_close_matches(wanted, candidates, n=2)
 
 
 class _ProxyBase:
@@ -63,6 +88,10 @@ class _ProxyBase:
 
     def __init__(self, cells: list[GradedCell]):
         self._cells = cells
+
+    @functools.cached_property
+    def _source_of(self):
+        return rules.source_lookup([cell.source for cell in self._cells])
 
     def _names(self) -> dict[str, str]:
         raise NotImplementedError
@@ -72,21 +101,36 @@ class _ProxyBase:
             raise AttributeError(name)
         names = self._names()
         if name not in names:
-            close = difflib.get_close_matches(name, list(names), n=2)
+            close = _suggestions(name, names)
             hint = f" (did you rename it? found {', '.join(f'`{c}`' for c in close)})" \
                 if close else ""
-            raise MissingDefinition(name, f"the submission does not define `{name}`{hint}")
+            raise MissingDefinition(name, f"the submission does not define `{name[:100]}`{hint}")
         if names[name] == "value":
             return self._get(name)
         return RemoteCallable(self, name=name)
 
     def has(self, name: str) -> bool:
-        """True when the graded cells define ``name``."""
+        """True when the graded cells define ``name`` (as the worker saw them run)."""
         return name in self._names()
 
     def source(self, name: str) -> str | None:
-        """Source of a top-level function/class or "Class.method", or None if not defined."""
-        return function_source(self._cells, name)
+        """Source text of the final top-level binding of ``name`` (a ``def`` with decorators,
+        a ``class``, an assignment such as ``f = g``) or of "Class.member", read from the
+        notebook's graded cells (never run); None if not defined."""
+        return self._source_of(name)
+
+    def loops(self, name: str) -> list[str]:
+        """Python loops in the final binding of ``name`` ("fn" or "Class.method") and in every
+        function, method and alias of the graded cells it reaches (``utils.rules.
+        reachable_loops`` over the notebook's text, in the grading process); empty list = none.
+        Phrases read "a `for` loop on line 3 of `helper`"."""
+        return rules.reachable_loops(name, self._source_of)
+
+    def calls(self, name: str, names: tuple[str, ...]) -> list[str]:
+        """Calls of functions whose last name is in ``names`` (``("inv", "pinv")``) reachable
+        from ``name``, like ``loops``; empty list = none. Phrases read "`inv` on line 4 of
+        `helper`"."""
+        return rules.reachable_calls(name, self._source_of, names)
 
     def _as_callable(self, fn) -> RemoteCallable:
         if isinstance(fn, RemoteCallable):
@@ -100,16 +144,17 @@ class _ProxyBase:
             return target
         raise GraderError(f"expected a function name or a proxy callable, got {fn!r}")
 
-    def call_reporting_inputs(self, fn, *args, **kwargs):
-        """Call ``fn`` and also return the positional arguments as they were after the call
-        (to detect in-place mutation). Returns (result, args_after: tuple)."""
-        return self._call(self._as_callable(fn), args, kwargs, report_inputs=True)
+    def call_read_only(self, fn, /, *args, **kwargs):
+        """Call ``fn`` (a name, or a callable of this proxy such as ``model.predict``) on
+        read-only copies of the arguments (``utils.rules.call_with_read_only_inputs``, run on
+        the side that runs the code: in the sandbox for the student). Returns the result.
+        Writing into an input array, or changing an input list, dict or array shape, raises
+        ``StudentError`` with type_name "ValueError" and a message starting with
+        "assignment destination is read-only"."""
+        return self._call(self._as_callable(fn), args, kwargs, read_only=True)
 
-    def timed(self, fn, *args, **kwargs):
-        """Call ``fn``; return (result, wall seconds measured around the call)."""
-        start = time.perf_counter()
-        result = self._call(self._as_callable(fn), args, kwargs)[0]
-        return result, time.perf_counter() - start
+    def _call(self, target: RemoteCallable, args, kwargs, read_only: bool = False):
+        raise NotImplementedError
 
 
 class StudentProxy(_ProxyBase):
@@ -159,20 +204,16 @@ class StudentProxy(_ProxyBase):
             raise BadReply(f"your code returned something the grader cannot accept: {error}"
                            ) from None
 
-    def _call(self, target: RemoteCallable, args, kwargs, report_inputs: bool = False):
+    def _call(self, target: RemoteCallable, args, kwargs, read_only: bool = False):
         handle = target._handle
         request = {"op": "call", "name": target._name, "attr": target._attr,
-                   "handle": None, "report_inputs": report_inputs,
+                   "handle": None, "read_only": bool(read_only),
                    "args": codec.encode(tuple(args), self._encode_handle),
                    "kwargs": codec.encode(dict(kwargs), self._encode_handle)}
         if handle is not None:
             request["handle"] = self._encode_handle(handle)[0]
         reply = self._reply(request, f"calling `{target.qualname}`")
-        value = self._decode(reply.get("value"))
-        inputs = self._decode(reply.get("inputs")) if report_inputs else None
-        if report_inputs and type(inputs) is not tuple:
-            raise BadReply("the worker did not report the arguments")
-        return value, inputs
+        return self._decode(reply.get("value"))
 
     def _get(self, name: str):
         return self._decode(self._reply({"op": "get", "name": name}, f"reading `{name}`")
@@ -199,17 +240,45 @@ class ReferenceProxy(_ProxyBase):
 
     side = "reference"
 
-    def __init__(self, cells: list[GradedCell]):
+    def __init__(self, cells: list[GradedCell], _replacements: dict | None = None,
+                 _compiled: list | None = None):
         super().__init__(cells)
+        self._compiled = _compiled if _compiled is not None else [
+            (cell, compile(cell.source, f"<reference cell {index + 1}>", "exec"))
+            for index, cell in enumerate(cells)]
         self._namespace: dict = {"np": np, "__name__": "__reference__"}
-        for index, cell in enumerate(cells):
+        for cell, code in self._compiled:
             try:
-                exec(compile(cell.source, f"<reference cell {index + 1}>", "exec"),  # noqa: S102
-                     self._namespace)
+                exec(code, self._namespace)  # noqa: S102 - trusted instructor code
             except Exception as error:
                 raise GraderError(f"the reference cell {cell.grade_id!r} raised {error!r}"
                                   ) from error
+        self._namespace.update(_replacements or {})
         self.reset()
+
+    def using(self, student: StudentProxy, *names: str) -> ReferenceProxy:
+        """The reference with ``names`` (functions, classes or values) replaced by the
+        student's: the reference's own code then calls the student's versions (through the
+        sandbox). Grades a function "as the reference would behave given the student's own
+        helpers", so a bug in a helper costs points only in the helper's test:
+
+            same_array(student.cross_validate(X, y, ks, 3),
+                       reference.using(student, "predict_labels").cross_validate(X, y, ks, 3))
+
+        Returns a new reference proxy (same interface; ``source``/``loops`` read the
+        reference's text). A name the student does not define raises ``MissingDefinition``
+        here; a student error inside the composed call arrives as that ``StudentError``.
+        """
+        if not isinstance(student, StudentProxy):
+            raise GraderError("reference.using(student, ...) needs the student proxy")
+        if not names:
+            raise GraderError("reference.using(student, ...) needs at least one name")
+        replacements = {}
+        for name in names:
+            if name not in self._namespace or name.startswith("_"):
+                raise GraderError(f"reference.using: the reference does not define {name!r}")
+            replacements[name] = getattr(student, name)
+        return ReferenceProxy(self._cells, replacements, self._compiled)
 
     def reset(self) -> None:
         """Forget objects created for the previous submission."""
@@ -243,7 +312,7 @@ class ReferenceProxy(_ProxyBase):
     def _to_suite(self, value):
         return codec.round_trip(value, self._register, self._make_handle)
 
-    def _call(self, target: RemoteCallable, args, kwargs, report_inputs: bool = False):
+    def _call(self, target: RemoteCallable, args, kwargs, read_only: bool = False):
         local_args = self._to_local(tuple(args))
         local_kwargs = self._to_local(dict(kwargs))
         if target._handle is not None:
@@ -251,11 +320,15 @@ class ReferenceProxy(_ProxyBase):
         else:
             fn = self._namespace[target._name]
         try:
-            value = fn(*local_args, **local_kwargs)
+            if read_only:
+                value = rules.call_with_read_only_inputs(fn, *local_args, **local_kwargs)
+            else:
+                value = fn(*local_args, **local_kwargs)
+        except (StudentError, GraderError):
+            raise  # a student helper's error inside ``using``, or the suite's own mistake
         except Exception as error:
             raise StudentError(type(error).__name__, str(error)) from error
-        inputs = self._to_suite(local_args) if report_inputs else None
-        return self._to_suite(value), inputs
+        return self._to_suite(value)
 
     def _get(self, name):
         return self._to_suite(self._namespace[name])

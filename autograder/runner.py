@@ -1,43 +1,45 @@
-"""A mini-runner for hidden suites: import once, call test functions with our fixtures.
+"""The suite runner: import each hidden suite once, call its test functions with our fixtures.
 
 pytest's start-up and collection cost more than grading one submission, so the grader imports
-each suite module once per grading process, expands ``@pytest.mark.parametrize``, reads
-``@pytest.mark.points``, and calls the test functions itself. Suites remain plain pytest files
-(``autograder/suites/conftest.py`` provides the same fixtures to real pytest).
+each suite module once per grading process and calls the test functions itself. Suites stay
+plain pytest files (``autograder/suites/conftest.py`` gives real pytest the same fixtures), so
+what a suite may use is exactly what both ways of running it agree on:
 
-Supported: module-level ``test_*`` functions; the fixtures ``student``, ``reference``, ``rng``,
-``partial``; function-scoped module fixtures (``@pytest.fixture`` without yield or with one
-yield) that depend on those; ``parametrize`` (stacked, with ``ids`` and ``pytest.param``);
-``points``; ``pytestmark`` at module level.
+- module-level functions named ``test_*``, each with ``@pytest.mark.points(n)`` (n > 0);
+- arguments only from the fixtures ``student``, ``reference``, ``rng``, ``partial``
+  (no defaults, no ``*args``); no other pytest feature: no parametrize, no module fixtures,
+  no skip/xfail marks, no test classes. Cases are loops inside a test, one
+  ``partial.part(...)`` each.
+
+Anything else is a ``GraderError`` when the suite is loaded, naming the test and the reason,
+instead of a test that would run differently here and under pytest. Marks are read from
+``fn.pytestmark`` (pytest's public attribute); no private pytest API is used.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
-import itertools
+import math
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from autograder.errors import GraderError
 from autograder.fixtures import Partial, describe_failure, test_rng
 
-BUILTIN_FIXTURES = ("student", "reference", "rng", "partial")
+FIXTURES = ("student", "reference", "rng", "partial")
 
 
 @dataclass
 class SuiteTest:
-    """One collected test (a function with one set of parameters)."""
+    """One test of a suite."""
 
-    name: str                 # "test_knn.py::test_predict[k=1]" (also the rng key)
+    name: str                 # "test_knn.py::test_predict_labels" (also the rng key)
     function: object
-    params: dict
     points: float
-    fixtures: dict            # module fixtures available to this test, by name
+    arguments: tuple[str, ...] = ()   # the fixtures it asks for, in order
 
 
 @dataclass
@@ -60,94 +62,94 @@ def _marks(obj) -> list:
     return list(marks) if isinstance(marks, list | tuple) else [marks]
 
 
-def _idval(value, argname: str, index: int) -> str:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return str(value)
-    return f"{argname}{index}"
+def _points(marks: list, name: str) -> float:
+    found = [m for m in marks if getattr(m, "name", None) == "points"]
+    if len(found) != 1:
+        raise GraderError(f"{name}: needs exactly one @pytest.mark.points(n), found "
+                          f"{len(found)}")
+    mark = found[0]
+    value = mark.args[0] if len(mark.args) == 1 and not mark.kwargs else \
+        mark.kwargs.get("n") if not mark.args and set(mark.kwargs) == {"n"} else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not math.isfinite(value) or value <= 0:
+        raise GraderError(f"{name}: @pytest.mark.points needs one positive number, got "
+                          f"args={mark.args!r} kwargs={mark.kwargs!r}")
+    return float(value)
 
 
-def _expand_parametrize(mark) -> list[tuple[str, dict, list]]:
-    """[(id, {argname: value}, marks)] for one parametrize mark."""
-    argnames, argvalues = mark.args[0], list(mark.args[1])
-    ids = mark.kwargs.get("ids")
-    if isinstance(argnames, str):
-        argnames = [a.strip() for a in argnames.split(",") if a.strip()]
-    out = []
-    for index, raw in enumerate(argvalues):
-        param_id, marks = None, []
-        if isinstance(raw, type(pytest.param(0))):
-            param_id, marks, raw = raw.id, list(raw.marks), raw.values
-            values = list(raw)
-        else:
-            values = list(raw) if len(argnames) > 1 else [raw]
-        if len(values) != len(argnames):
-            raise GraderError(f"parametrize {argnames}: value {index} has the wrong length")
-        if param_id is None and ids is not None:
-            param_id = ids(raw) if callable(ids) else str(list(ids)[index])
-        if param_id is None:
-            param_id = "-".join(_idval(v, n, index) for v, n in zip(values, argnames,
-                                                                    strict=True))
-        out.append((param_id, dict(zip(argnames, values, strict=True)), marks))
-    return out
+def check_test_function(fn, name: str) -> tuple[float, tuple[str, ...]]:
+    """Validate one suite test; returns (points, fixture names). Raises GraderError."""
+    marks = _marks(fn)
+    other = sorted({getattr(m, "name", "?") for m in marks} - {"points"})
+    if other:
+        raise GraderError(f"{name}: only @pytest.mark.points is supported, found "
+                          f"{', '.join('@pytest.mark.' + o for o in other)} (loop over cases "
+                          "inside the test, one partial.part each)")
+    points = _points(marks, name)
+    arguments = []
+    for parameter in inspect.signature(fn).parameters.values():
+        if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY) \
+                or parameter.default is not parameter.empty or parameter.name not in FIXTURES:
+            raise GraderError(f"{name}: argument {parameter.name!r} is not one of the "
+                              f"fixtures {', '.join(FIXTURES)} (no defaults, no *args)")
+        arguments.append(parameter.name)
+    if inspect.iscoroutinefunction(fn) or inspect.isgeneratorfunction(fn):
+        raise GraderError(f"{name}: a test must be a plain function")
+    return points, tuple(arguments)
 
 
-def _points(marks, test_name: str) -> float:
-    found = [m for m in marks if m.name == "points"]
-    if not found:
-        raise GraderError(f"{test_name} has no @pytest.mark.points(n)")
-    points = found[0].args[0] if found[0].args else found[0].kwargs.get("n")
-    return float(points)
+def module_tests(module, filename: str) -> list[SuiteTest]:
+    """The tests of one imported suite module, validated (see the module docstring).
 
-
-def _module_fixtures(module) -> dict:
-    fixtures = {}
-    for name, obj in vars(module).items():
-        unwrap = getattr(obj, "_get_wrapped_function", None)
-        if unwrap is not None:  # pytest >= 8.4 FixtureFunctionDefinition
-            fixtures[getattr(obj, "name", None) or name] = unwrap()
-        elif getattr(obj, "_pytestfixturefunction", None) is not None:
-            fixtures[obj._pytestfixturefunction.name or name] = obj
-    return fixtures
+    Shared with ``autograder/suites/conftest.py``, so pytest refuses the same suites.
+    """
+    if _marks(module):
+        raise GraderError(f"{filename}: module-level pytestmark is not supported; put "
+                          "@pytest.mark.points(n) on each test")
+    tests = []
+    for attr, value in vars(module).items():
+        if attr.startswith("Test") and inspect.isclass(value):
+            raise GraderError(f"{filename}::{attr}: test classes are not supported; write "
+                              "module-level test_* functions")
+        if not attr.startswith("test_") or getattr(value, "__test__", True) is False:
+            continue
+        if not inspect.isfunction(value):
+            raise GraderError(f"{filename}::{attr}: is not a function (pytest fixtures and "
+                              "other objects named test_* are not supported)")
+        name = f"{filename}::{attr}"
+        points, arguments = check_test_function(value, name)
+        tests.append(SuiteTest(name, value, points, arguments))
+    return tests
 
 
 def load_suite(suite_dir: Path) -> list[SuiteTest]:
-    """Import every ``test_*.py`` of a suite folder once and collect its tests."""
+    """Import every ``test_*.py`` of a suite folder; return its tests in file order.
+
+    Raises GraderError when there is none, when a module fails to import, or when a test
+    breaks the rules in the module docstring.
+    """
     suite_dir = Path(suite_dir)
     files = sorted(suite_dir.glob("test_*.py"))
     if not files:
         raise GraderError(f"no hidden suite found in {suite_dir}")
     tests: list[SuiteTest] = []
     sys.path.insert(0, str(suite_dir))
-    # Inside a pytest session run with --strict-markers (the project's tests), an unregistered
-    # @pytest.mark.points would fail at import; the grader reads the marks itself.
-    saved_config = getattr(pytest.mark, "_config", None)
-    pytest.mark._config = None
     try:
         for path in files:
             module_name = f"_autograder_suite_{suite_dir.name}_{path.stem}"
             spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
-            spec.loader.exec_module(module)
-            fixtures = _module_fixtures(module)
-            module_marks = _marks(module)
-            for fname, fn in vars(module).items():
-                if not fname.startswith("test_") or not inspect.isfunction(fn):
-                    continue
-                marks = _marks(fn) + module_marks
-                sets = [_expand_parametrize(m) for m in marks if m.name == "parametrize"]
-                for combo in itertools.product(*sets) if sets else [()]:
-                    params, ids, extra = {}, [], []
-                    for param_id, values, pmarks in combo:
-                        params.update(values)
-                        ids.append(param_id)
-                        extra += pmarks
-                    name = f"{path.name}::{fname}" + (f"[{'-'.join(ids)}]" if ids else "")
-                    tests.append(SuiteTest(name, fn, params, _points(extra + marks, name),
-                                           fixtures))
+            try:
+                spec.loader.exec_module(module)
+            except Exception as error:
+                raise GraderError(f"the suite file {path.name} failed to import: {error!r}"
+                                  ) from error
+            tests += module_tests(module, path.name)
     finally:
         sys.path.remove(str(suite_dir))
-        pytest.mark._config = saved_config
+    if not tests:
+        raise GraderError(f"the suite in {suite_dir} has no test_* functions")
     return tests
 
 
@@ -155,59 +157,19 @@ def max_score(tests: list[SuiteTest]) -> float:
     return sum(t.points for t in tests)
 
 
-class _FixtureScope:
-    """Resolves the arguments of one test call (function scope)."""
-
-    def __init__(self, test: SuiteTest, builtins: dict):
-        self.test, self.values, self.teardowns = test, dict(builtins), []
-        self.values.update(test.params)
-
-    def resolve(self, name: str, stack=()):
-        if name in self.values:
-            return self.values[name]
-        fixture = self.test.fixtures.get(name)
-        if fixture is None or name in stack:
-            raise GraderError(f"{self.test.name}: unknown or circular fixture {name!r}")
-        kwargs = {arg: self.resolve(arg, (*stack, name))
-                  for arg in inspect.signature(fixture).parameters}
-        value = fixture(**kwargs)
-        if inspect.isgenerator(value):
-            generator, value = value, next(value)
-            self.teardowns.append(generator)
-        self.values[name] = value
-        return value
-
-    def close(self):
-        for generator in reversed(self.teardowns):
-            with _suppress():
-                next(generator)
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], Exception | StopIteration)
-
-
 def run_test(test: SuiteTest, student, reference, seed: int) -> TestOutcome:
     """Run one test with fresh fixtures; every failure becomes a scored, explained outcome."""
     partial = Partial()
-    builtins = {"student": student, "reference": reference, "partial": partial,
+    fixtures = {"student": student, "reference": reference, "partial": partial,
                 "rng": test_rng(seed, test.name)}
-    scope = _FixtureScope(test, builtins)
     start = time.perf_counter()
     escaped = None
     try:
-        kwargs = {arg: scope.resolve(arg) for arg in inspect.signature(test.function).parameters}
-        test.function(**kwargs)
+        test.function(**{name: fixtures[name] for name in test.arguments})
     except GraderError:
         raise
     except Exception as error:  # noqa: BLE001 - scored below
         escaped = error
-    finally:
-        scope.close()
     seconds = time.perf_counter() - start
     parts = [vars(p) for p in partial.parts]
     if partial.used:

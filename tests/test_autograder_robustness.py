@@ -349,15 +349,16 @@ def test_unacceptable_return_values(grader, body, words):
     _assert_others_full(result, PREDICT, CLASSIFIER, CROSS_VALIDATE)
 
 
-def test_a_slow_vectorised_version_loses_only_the_timing_part(grader):
+def test_a_slow_but_correct_vectorised_version_keeps_full_marks(grader):
+    """Nothing measured in seconds earns or loses points: a correct, loop-free function that
+    sleeps still gets every part (speed is judged from the code, never from the clock)."""
     slow = ("def compute_distances_no_loops(X_train, X):\n    import time\n"
             "    time.sleep(0.03)\n"
             "    d = np.sum(X ** 2, 1)[:, None] + np.sum(X_train ** 2, 1) - 2 * X @ X_train.T\n"
             "    return np.sqrt(np.maximum(d, 0))\n")
     result = _grade(grader, _replace(slow, "compute_distances_no_loops"))
     no_loops = _by_name(result)[NO_LOOPS]
-    assert "vectorised code should be much faster" in no_loops["output"]
-    assert no_loops["score"] == pytest.approx(3 * 8 / 9, abs=1e-5)
+    assert no_loops["score"] == no_loops["max_score"], no_loops["output"]
 
 
 @pytest.mark.slow

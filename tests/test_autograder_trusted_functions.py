@@ -21,6 +21,7 @@ from autograder.extract import GradedCell
 from autograder.grading import Assignment, Grader
 from autograder.proxy import ReferenceProxy, StudentProxy
 from autograder.sandbox import Sandbox, SandboxSettings
+from utils.rules import READ_ONLY_MESSAGE, RULE_INPUTS
 
 NAME = "03_linear_classifiers"
 NOTEBOOK = ROOT / "solutions" / NAME / f"{NAME}.ipynb"
@@ -130,8 +131,8 @@ def test_a_student_cannot_send_a_function_back(sides):
         assert isinstance(back, Handle)  # an inert handle, never a callable function
         with pytest.raises(AssertionError, match="expected a numpy array"):
             same_array(back, np.zeros(1))
-        result, after = side.call_reporting_inputs("give_back", f)
-        assert isinstance(result, Handle) and isinstance(after[0], Handle)
+        # read-only calls hand trusted functions over unchanged, and still send none back
+        assert isinstance(side.call_read_only("give_back", f), Handle)
     with pytest.raises(BadReply, match="functions cannot be sent"):
         student.forge()  # a TrustedFunction built in the worker is refused by the grader
     with pytest.raises(BadReply, match="functions cannot be sent"):
@@ -167,11 +168,6 @@ def _mutated(old: str, new: str) -> bytes:
     ("grad[ix] = (f_plus - f_minus) / (2 * h)", "grad[ix] = (f_plus - f_minus) / h", 2.0),
     # one-sided differences: off by about h f'' / 2, beyond the tolerance in every part
     ("grad[ix] = (f_plus - f_minus) / (2 * h)", "grad[ix] = (f_plus - f(x)) / h", 2.0),
-    # x stepped by adding and subtracting h: right gradient, but rounding leaves x changed,
-    # so only the "x is left exactly as it was" part fails (partial credit)
-    ("x[ix] = old + h\n        f_plus = f(x)\n        x[ix] = old - h\n        f_minus = f(x)\n"
-     "        x[ix] = old\n", "x[ix] += h\n        f_plus = f(x)\n        x[ix] -= 2 * h\n"
-     "        f_minus = f(x)\n        x[ix] += h\n", 0.5),
 ])
 def test_a_wrong_numerical_gradient_loses_exactly_its_points(grader, old, new, lost):
     full = grader.grade_bytes("reference", NOTEBOOK.read_bytes())
@@ -181,3 +177,16 @@ def test_a_wrong_numerical_gradient_loses_exactly_its_points(grader, old, new, l
     assert scores.pop("test_numerical_gradient") == pytest.approx(2.0 - lost)
     assert scores == {k: v for k, v in _scores(full).items() if k != "test_numerical_gradient"}
     assert result["score"] == pytest.approx(18 - lost)
+
+
+def test_writing_into_the_callers_x_costs_only_the_inputs_rule(grader):
+    """Right values, but x is perturbed in place without a copy: only the part that hands
+    over a read-only x fails (the write raises in the sandbox; nothing is reported back)."""
+    full = grader.grade_bytes("reference", NOTEBOOK.read_bytes())
+    result = grader.grade_bytes("student", _mutated(
+        "x = np.array(x, dtype=np.float64)", "x = np.asarray(x)"))
+    test = next(t for t in result["tests"] if t["name"].endswith("::test_numerical_gradient"))
+    assert 0 < test["score"] < test["max_score"] == 2
+    assert RULE_INPUTS in test["output"] and READ_ONLY_MESSAGE in test["output"]
+    others = {k: v for k, v in _scores(result).items() if k != "test_numerical_gradient"}
+    assert others == {k: v for k, v in _scores(full).items() if k != "test_numerical_gradient"}

@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import collections
 import json
+import re
+import shutil
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -13,11 +17,12 @@ from helpers.crafting import CORRECT_EXAMPLE
 
 from autograder import codec
 from autograder.codec import CodecError, Handle
-from autograder.errors import StudentError
+from autograder.errors import GraderError, StudentError
 from autograder.expect import (
     python_loops,
     raises_student_error,
     same_array,
+    same_as_one_of,
     same_number,
     same_value,
 )
@@ -29,8 +34,9 @@ from autograder.extract import (
     read_notebook,
 )
 from autograder.fixtures import Partial, student_seed, test_rng
+from autograder.intake import notebook_from_zip
 from autograder.reports import grades_csv, safe_dirname, write_atomic
-from autograder.runner import load_suite
+from autograder.runner import load_suite, run_test
 from autograder.submissions import discover
 
 # ------------------------------------------------------------------------------ codec
@@ -133,6 +139,18 @@ def test_same_number_and_value():
         same_value(Handle(1, "Liar"), [0.5])
 
 
+def test_same_as_one_of_accepts_any_option_and_explains_the_first():
+    same_as_one_of(np.array([1, 2]), [np.array([1, 3]), np.array([1, 2])], what="labels")
+    same_as_one_of(0.5, [0.25, 0.5 + 1e-9])
+    with pytest.raises(AssertionError, match=r"labels: 1 of 2 entries differ; first at \[1\]: "
+                                             r"expected 3, got 4"):
+        same_as_one_of(np.array([1, 4]), [np.array([1, 3]), np.array([1, 2])], what="labels")
+    with pytest.raises(AssertionError, match="expected a number"):
+        same_as_one_of("0.5", [0.5, 0.25])
+    with pytest.raises(TypeError, match="non-empty list"):
+        same_as_one_of(1, [])
+
+
 def test_python_loops_reads_the_ast():
     assert python_loops("def f(x):\n    return x @ x.T\n") == []
     found = python_loops("def f(x):\n    s = [v for v in x]\n    while s:\n        s.pop()\n"
@@ -190,19 +208,59 @@ def test_magics_are_neutralised():
 # ------------------------------------------------------------------------------ runner etc.
 
 
-def test_runner_collects_points_parametrize_and_fixtures(tmp_path):
+def _suite(tmp_path, source: str):
     suite = tmp_path / "demo"
-    suite.mkdir()
-    (suite / "test_demo.py").write_text(
-        "import pytest\n"
-        "@pytest.fixture\ndef doubled(rng):\n    return 2\n"
-        "@pytest.mark.points(1)\n@pytest.mark.parametrize('a', [1, pytest.param(2, id='two')])\n"
-        "@pytest.mark.parametrize('b', ['x'])\ndef test_p(a, b, doubled):\n    assert doubled == 2\n"
-        "@pytest.mark.points(3)\ndef test_q(partial):\n    pass\n")
-    tests = load_suite(suite)
-    assert [t.name for t in tests] == ["test_demo.py::test_p[x-1]", "test_demo.py::test_p[x-two]",
-                                       "test_demo.py::test_q"]
-    assert sum(t.points for t in tests) == 5
+    suite.mkdir(parents=True, exist_ok=True)
+    (suite / "test_demo.py").write_text("import pytest\n" + source)
+    return suite
+
+
+def test_runner_collects_plain_tests_with_points(tmp_path):
+    tests = load_suite(_suite(tmp_path, (
+        "@pytest.mark.points(2)\ndef test_p(student, partial):\n    pass\n"
+        "@pytest.mark.points(n=0.5)\ndef test_q(rng, reference):\n    pass\n"
+        "def helper(student):\n    pass\n")))
+    assert [(t.name, t.points, t.arguments) for t in tests] == [
+        ("test_demo.py::test_p", 2.0, ("student", "partial")),
+        ("test_demo.py::test_q", 0.5, ("rng", "reference"))]
+    outcome = run_test(tests[0], student=None, reference=None, seed=0)
+    assert outcome.status == "passed" and outcome.score == 2.0
+
+
+@pytest.mark.parametrize("source, complaint", [
+    ("@pytest.mark.points(1)\n@pytest.mark.parametrize('k', [1, 2])\n"
+     "def test_p(student, k):\n    pass\n", "only @pytest.mark.points is supported"),
+    ("@pytest.fixture\ndef data(rng):\n    return 1\n"
+     "@pytest.mark.points(1)\ndef test_p(data):\n    pass\n", "argument 'data' is not one"),
+    ("@pytest.mark.points(1)\ndef test_p(student, k=3):\n    pass\n", "argument 'k'"),
+    ("@pytest.mark.points(1)\ndef test_p(*args):\n    pass\n", "argument 'args'"),
+    ("def test_p(student):\n    pass\n", "exactly one @pytest.mark.points"),
+    ("@pytest.mark.points(0)\ndef test_p(student):\n    pass\n", "one positive number"),
+    ("@pytest.mark.points('2')\ndef test_p(student):\n    pass\n", "one positive number"),
+    ("@pytest.mark.points(1)\n@pytest.mark.skip\ndef test_p(student):\n    pass\n",
+     "@pytest.mark.skip"),
+    ("pytestmark = pytest.mark.points(1)\ndef test_p(student):\n    pass\n",
+     "module-level pytestmark"),
+    ("class TestThings:\n    def test_p(self):\n        pass\n", "test classes"),
+    ("import nonexistent_module_xyz\n", "failed to import"),
+    ("x = 1\n", "no test_* functions"),
+])
+def test_runner_refuses_what_it_would_run_differently_from_pytest(tmp_path, source, complaint):
+    with pytest.raises(GraderError, match=re.escape(complaint)):
+        load_suite(_suite(tmp_path, source))
+
+
+def test_pytest_refuses_the_same_suites_through_the_conftest(tmp_path, root):
+    suites = tmp_path / "suites"
+    suite = _suite(suites, "@pytest.mark.points(1)\n@pytest.mark.parametrize('k', [1])\n"
+                           "def test_p(student, k):\n    pass\n")
+    shutil.copy(root / "autograder" / "suites" / "conftest.py", suites / "conftest.py")
+    run = subprocess.run([sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:xdist",
+                          "-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode != 0
+    assert "would not run in the grader" in run.stdout + run.stderr
+    assert "only @pytest.mark.points is supported" in run.stdout + run.stderr
 
 
 def test_partial_credit_counts_parts():
@@ -240,15 +298,17 @@ def test_discovery_layouts(tmp_path):
     (flat / "cy.zip").write_bytes(b"not a zip")
     found = {s.student_id: s for s in discover(flat, "01_knn")}
     assert set(found) == {"ann", "ben", "cy"}
-    assert found["ben"].read_bytes() == nb
-    with pytest.raises(ValueError):
-        found["cy"].read_bytes()
+    assert found["ann"].read_raw() == nb and found["ben"].kind == "zip"
+    assert notebook_from_zip(found["ben"].read_raw(), "01_knn") == nb
+    with pytest.raises(NotebookProblem, match="zip file could not be read"):
+        notebook_from_zip(found["cy"].read_raw(), "01_knn")
     with pytest.raises(ValueError, match="no submissions"):
         discover(tmp_path / "course" / "submitted" / "s1" / "01_knn" / "..", "other")
 
 
 def test_safe_names_and_atomic_writes(tmp_path):
-    assert safe_dirname("../../etc") == "_.._etc" and "/" not in safe_dirname("a/b")
+    assert safe_dirname("../../etc") == "_.._.._etc" and "/" not in safe_dirname("a/b")
+    assert safe_dirname("ann~2") == "ann~2" and safe_dirname("a~b") == "a_b"
     write_atomic(tmp_path / "x" / "f.txt", "hello")
     assert (tmp_path / "x" / "f.txt").read_text() == "hello"
     assert [p.name for p in (tmp_path / "x").iterdir()] == ["f.txt"]

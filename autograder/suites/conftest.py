@@ -5,7 +5,9 @@
 Without ``--submission`` the suite runs against the reference notebook itself (it must pass).
 The fixtures are the grader's: ``student`` runs in the same sandbox, ``reference`` in-process,
 ``rng`` seeded from (seed, student id, test name) exactly as in ``python -m autograder grade``,
-``partial`` fails the test at the end if any part failed.
+``partial`` fails the test at the end if any part failed. Suites are checked with the grader's
+own rules (``autograder.runner.module_tests``) at collection, so a suite that pytest would run
+but the grader would refuse fails here too.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder.extract import extract, parse_notebook, read_notebook
+from autograder import limits
+from autograder.errors import GraderError
+from autograder.extract import extract, read_notebook
 from autograder.fixtures import Partial, student_seed, test_rng
 from autograder.grading import COURSE_ROOT, Assignment
+from autograder.intake import read_graded_cells
 from autograder.proxy import ReferenceProxy, StudentProxy
+from autograder.runner import module_tests
+from autograder.safe_files import read_regular_file
 from autograder.sandbox import Sandbox, SandboxSettings
 
 
@@ -36,6 +43,24 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): points the hidden test is worth")
 
 
+SUITES = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Refuse what the grader refuses (parametrize, other fixtures, missing points, ...)."""
+    checked = set()
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is None or module in checked or SUITES not in Path(item.path).parents:
+            continue
+        checked.add(module)
+        try:
+            module_tests(module, Path(item.path).name)
+        except GraderError as error:
+            raise pytest.UsageError(f"this suite would not run in the grader: {error}"
+                                    ) from None
+
+
 class _Environment:
     """Per assignment: the sandboxed student session, the reference and the seed."""
 
@@ -51,8 +76,11 @@ class _Environment:
         reference = extract(read_notebook(assignment.reference_notebook))
         option = self.config.getoption("--submission")
         path = Path(option) if option else assignment.reference_notebook
-        raw = path.read_bytes()
-        extraction = extract(parse_notebook(raw), reference.cells)
+        # Read as the grader reads a submission: a regular file under the size cap, parsed
+        # in a limited helper process; only the graded sources reach the sandbox.
+        raw = read_regular_file(path, limits.MAX_FILE_BYTES)
+        kind = "zip" if path.suffix == ".zip" else "notebook"
+        extraction = read_graded_cells(raw, kind, assignment_name, reference.cells)
         if self.sandbox is None:
             overrides = {}
             if self.config.getoption("--isolation"):
@@ -60,7 +88,7 @@ class _Environment:
             settings = SandboxSettings.for_course(COURSE_ROOT, path.resolve().parent,
                                                   **overrides)
             self.sandbox = Sandbox(settings)
-        session = self.sandbox.open([c.source for c in extraction.cells], raw)
+        session = self.sandbox.open([c.source for c in extraction.cells], b"")
         student_id = self.config.getoption("--student-id") or path.stem
         seed = student_seed(self.config.getoption("--seed"), student_id)
         entry = (StudentProxy(session, extraction.cells), ReferenceProxy(reference.cells),
