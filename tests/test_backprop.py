@@ -1,5 +1,7 @@
 """The 05_backprop reference solution against numerical gradients, hand-worked values and
-PyTorch's autograd; its self-checks against common mistakes; its hidden suite's points.
+PyTorch's autograd; its self-checks against common mistakes; its hidden suite's points; and
+the three sources of truth (visible self-check, nbgrader hidden tests, hidden suite) agreeing
+on the variant library (tests/variants/backprop.py).
 
 The reference code is the solution notebook's graded cells (``solution: true``), executed
 here in a fresh namespace holding ``np``, as the grader does.
@@ -7,6 +9,7 @@ here in a fresh namespace holding ``np``, as the grader does.
 
 from __future__ import annotations
 
+import linecache
 import math
 import re
 
@@ -145,6 +148,18 @@ def test_value_edge_cases_and_messages(sol):
     assert (r.data, zero.grad) == (0.0, 0.0)  # the gradient at the kink is taken as 0
 
 
+def test_selfcheck_knows_the_provided_evaluate_expression():
+    """The copy in utils.selfchecks.backprop (used by the self-check and the suite) is the
+    notebook's provided function."""
+    import inspect
+
+    source = inspect.getsource(load_solution()["evaluate_expression"])
+    assert checks.provided_helper_problem(source, lambda name: False) is None
+    changed = source.replace("for _ in range(backward_calls):", "for _ in range(1):")
+    assert "was changed" in checks.provided_helper_problem(changed, lambda name: False)
+    assert "redefine `float`" in checks.provided_helper_problem(source, {"float"}.__contains__)
+
+
 def test_evaluate_expression_returns_plain_values(sol):
     out, grads, values = sol["evaluate_expression"](
         [("q", "+", ("x", "y")), ("f", "*", ("q", "z")), ("n", "neg", ("f",))],
@@ -277,8 +292,20 @@ MISTAKES = {
                   "        if True:\n            s = 1.0 / (1.0 + math.exp(-self.data))")),
     "affine: db not summed over the batch": ("affine", ("dout.sum(axis=0)", "dout[0]")),
     "relu: gradient passes at x = 0": ("relu", ("dout * (x > 0)", "dout * (x >= 0)")),
-    "sigmoid: overflow warning for x = -1000": (
-        "sigmoid", ("out[~pos] = e / (1.0 + e)", "out[~pos] = 1.0 / (1.0 + np.exp(-x[~pos]))")),
+    "sigmoid: NaN for x = 1000": (
+        "sigmoid", ("out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))",
+                    "out[pos] = np.exp(x[pos]) / (1.0 + np.exp(x[pos]))")),
+    "relu: backward writes into its cache": (
+        "relu", ("    dx = dout * (x > 0)", "    x[x <= 0] = 0.0\n    dx = dout * (x > 0)")),
+    "relu: backward masks dout in place": (
+        "relu", ("    dx = dout * (x > 0)", "    dx = dout\n    dx[x <= 0] = 0")),
+    "softmax: shifts the scores in place": (
+        "softmax_loss", ("    shifted = scores - scores.max(axis=1, keepdims=True)",
+                         "    scores -= scores.max(axis=1, keepdims=True)\n"
+                         "    shifted = scores")),
+    "affine: forward writes into x": (
+        "affine", ("    out = x.reshape(x.shape[0], -1) @ w + b",
+                   "    x *= 1.0\n    out = x.reshape(x.shape[0], -1) @ w + b")),
     "softmax: no max shift": (
         "softmax_loss", ("shifted = scores - scores.max(axis=1, keepdims=True)",
                          "shifted = scores")),
@@ -294,6 +321,30 @@ def test_selfchecks_catch_common_mistakes(mistake, capsys):
     ns = load_solution({which: replacement})
     with pytest.raises(SelfCheckFailed):
         _run_check(ns, which)
+
+
+ACCEPTED = {
+    "softmax: probabilities after the max shift (the form section 2.4 teaches)": (
+        "softmax_loss", ("""    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(N), y].mean())
+    dscores = np.exp(log_probs)
+""", """    probs = np.exp(shifted)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    loss = float(-np.mean(np.log(probs[np.arange(N), y])))
+    dscores = probs.copy()
+""")),
+    "sigmoid: 1 / (1 + np.exp(-x)) everywhere (numpy warns at -1000, the values are right)": (
+        "sigmoid", ("out[~pos] = e / (1.0 + e)", "out[~pos] = 1.0 / (1.0 + np.exp(-x[~pos]))")),
+    "relu: masks a copy of dout": (
+        "relu", ("    dx = dout * (x > 0)", "    dx = dout.copy()\n    dx[x <= 0] = 0")),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(ACCEPTED))
+def test_selfchecks_accept_other_right_answers(variant, capsys):
+    which, replacement = ACCEPTED[variant]
+    with np.errstate(all="ignore"):
+        _run_check(load_solution({which: replacement}), which)
 
 
 def test_selfchecks_report_stubs_as_not_implemented(capsys):
@@ -346,8 +397,81 @@ def test_hidden_suite_passes_the_reference_and_fails_the_stub():
     ("softmax_loss", "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores",
      "test_softmax_loss"),
     ("two_layer_net", '"b1": db1', '"b1": 0 * db1', "test_two_layer_net"),
+    # the provided evaluate_expression, changed to hide a backward() that does not reset
+    ("Value", "    for _ in range(backward_calls):\n        out.backward()",
+     "    out.backward()", "test_value"),
 ])
 def test_hidden_suite_fails_exactly_the_broken_part(tmp_path, grade_id, old, new, failing):
     outcomes = _grade(_mutated_notebook(tmp_path, grade_id, old, new))
     failed = {name for name, outcome in outcomes.items() if outcome == "FAILED"}
     assert failed == {failing}
+
+
+# ---------------------------------------------------------------------------------------
+# One truth: the variant library against the visible self-checks and nbgrader's hidden tests
+# ---------------------------------------------------------------------------------------
+
+def _variant_library():
+    import variants
+    from variants import backprop as library
+
+    return variants, library
+
+
+def _cell_of_test(test_name: str) -> str:
+    """Suite test name -> its notebook test cell ("test_value" -> "test_Value")."""
+    return {"test_value": "test_Value"}.get(test_name, test_name)
+
+
+def _run_test_cell(sources: dict[str, str], test_cell: str, hidden: bool) -> BaseException | None:
+    """Run a test cell's visible self-check (or only its hidden tests) after the graded cells."""
+    import contextlib
+    import io
+
+    variants, library = _variant_library()
+    namespace = {"np": np, "math": math, "__name__": "truth_check"}
+    for grade_id, source in sources.items():
+        filename = f"<truth:{grade_id}:{hash(source) & 0xFFFFFFFF:08x}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own variants
+    exec(variants.selfcheck_imports(library.ASSIGNMENT), namespace)  # noqa: S102
+    cell = variants.test_cells(library.ASSIGNMENT)[test_cell]
+    visible, _, rest = cell.partition("### BEGIN HIDDEN TESTS")
+    code = rest.partition("### END HIDDEN TESTS")[0] if hidden else visible
+    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+        try:
+            exec(compile(code, f"<{test_cell}>", "exec"), namespace)  # noqa: S102
+        except Exception as error:  # noqa: BLE001 - returned to the caller
+            return error
+    return None
+
+
+def _variant_ids():
+    return [v.name for v in _variant_library()[1].VARIANTS]
+
+
+@pytest.mark.parametrize("name", _variant_ids())
+def test_every_suite_deduction_is_flagged_by_the_visible_selfcheck(name):
+    """No hidden rule: wherever the suite takes points, the student's own self-check fails."""
+    variants, library = _variant_library()
+    variant = next(v for v in library.VARIANTS if v.name == name)
+    sources = variants.graded_sources(library.ASSIGNMENT, variant.replace)
+    for test_name in variant.scores:
+        error = _run_test_cell(sources, _cell_of_test(test_name), hidden=False)
+        assert isinstance(error, AssertionError), \
+            f"{name}: the suite deducts on {test_name} but its self-check passes ({error!r})"
+
+
+@pytest.mark.parametrize("name", ["solution", *_variant_ids()])
+def test_nbgrader_hidden_tests_ask_nothing_the_suite_does_not(name):
+    """nbgrader's hidden tests pass wherever the suite gives full marks (and for the solution)."""
+    variants, library = _variant_library()
+    variant = next((v for v in library.VARIANTS if v.name == name), None)
+    sources = variants.graded_sources(library.ASSIGNMENT, variant.replace if variant else {})
+    lost = set(variant.scores) if variant else set()
+    for test_cell in variants.test_cells(library.ASSIGNMENT):
+        if any(_cell_of_test(t) == test_cell for t in lost):
+            continue
+        error = _run_test_cell(sources, test_cell, hidden=True)
+        assert error is None, f"{name}: the hidden tests of {test_cell} fail ({error!r}) " \
+                              "but the suite gives full marks"

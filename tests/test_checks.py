@@ -116,3 +116,54 @@ def test_knn_vote_check_rejects_a_vote_that_breaks_ties_upwards():
 
     with pytest.raises(SelfCheckFailed):
         knn.check_predict_labels(largest_label_wins)
+
+
+def test_knn_distance_check_names_a_write_into_the_inputs(capsys):
+    def shifts_in_place(X_train, X):
+        origin = X_train[0].copy()
+        X_train -= origin  # the values stay right, the caller's arrays change
+        X -= origin
+        return cdist(X, X_train)
+
+    with pytest.raises(SelfCheckFailed, match="6/7 checks passed"):
+        knn.check_distances(shifts_in_place)
+    assert "must not modify its input arrays" in capsys.readouterr().out
+
+
+def test_knn_distance_check_wants_float_distances_for_integer_pixels(capsys):
+    def integer_result(X_train, X):
+        return cdist(X, X_train).astype(X.dtype)
+
+    with pytest.raises(SelfCheckFailed, match="6/7 checks passed"):
+        knn.check_distances(integer_result)
+    assert "got dtype int64" in capsys.readouterr().out
+
+
+def _row_norms(A):
+    return np.array([a @ a for a in A])
+
+
+def _loop_in_a_helper(X_train, X):
+    squared = _row_norms(X)[:, None] + _row_norms(X_train) - 2 * X @ X_train.T
+    return np.sqrt(np.maximum(squared, 0))
+
+
+def test_knn_no_loop_check_follows_helpers():
+    with pytest.raises(SelfCheckFailed, match="7/8 checks passed"):
+        knn.check_distances(_loop_in_a_helper, no_loops=True)
+
+
+def test_knn_vote_check_rejects_an_unstable_sort_and_float_labels(capsys):
+    def unstable(dists, y_train, k=1):
+        return np.array([np.bincount(y_train[np.argsort(r)[:k]]).argmax() for r in dists])
+
+    def float_labels(dists, y_train, k=1):
+        return np.array([np.bincount(y_train[np.argsort(r, kind="stable")[:k]]).argmax()
+                         for r in dists], dtype=float)
+
+    with pytest.raises(SelfCheckFailed, match="7/8 checks passed"):
+        knn.check_predict_labels(unstable)
+    assert "equal distances" in capsys.readouterr().out
+    with pytest.raises(SelfCheckFailed, match="7/8 checks passed"):
+        knn.check_predict_labels(float_labels)
+    assert "got dtype float64" in capsys.readouterr().out

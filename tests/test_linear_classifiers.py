@@ -9,6 +9,7 @@ here in a fresh namespace holding ``np``, as the grader does.
 
 from __future__ import annotations
 
+import linecache
 import re
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from conftest import ROOT
 from helpers.reference import (
     grade_with_pytest,
+    graded_sources,
     load_graded_cells,
     mutated_notebook,
     notebook_points,
@@ -25,6 +27,7 @@ from scipy.special import log_softmax
 
 from utils.checks import NotImplementedYet, SelfCheckFailed
 from utils.gradcheck import eval_numerical_gradient
+from utils.rules import call_with_read_only_inputs
 from utils.selfchecks import linear_classifiers as checks
 
 NAME = "03_linear_classifiers"
@@ -114,14 +117,15 @@ def test_naive_and_vectorized_agree_on_digits_sized_problems(sol, pair):
     np.testing.assert_allclose(d1, d2, rtol=1e-9, atol=1e-12)
 
 
-def test_numerical_gradient_is_centred_and_restores_x_exactly(sol):
+def test_numerical_gradient_is_centred_and_never_writes_into_x(sol):
     numerical_gradient = sol["numerical_gradient"]
     x = np.random.default_rng(8).normal(size=(2, 3, 4))
-    before = x.copy()
-    grad = numerical_gradient(lambda v: float(np.sum(np.sin(v) * v)), x)
-    np.testing.assert_allclose(grad, np.cos(before) * before + np.sin(before), rtol=1e-8,
-                               atol=1e-9)
-    assert np.array_equal(x, before)
+    grad = call_with_read_only_inputs(numerical_gradient,
+                                      lambda v: float(np.sum(np.sin(v) * v)), x)
+    np.testing.assert_allclose(grad, np.cos(x) * x + np.sin(x), rtol=1e-8, atol=1e-9)
+    # integer points work too (the function perturbs a float copy)
+    np.testing.assert_allclose(numerical_gradient(lambda v: float(np.sum(v ** 2)),
+                                                  np.array([1, -2])), [2.0, -4.0], rtol=1e-8)
     # Centred differences of x**3 give exactly 3 x**2 + h**2.
     x = np.array([0.5, -1.5])
     np.testing.assert_allclose(numerical_gradient(lambda v: float(np.sum(v ** 3)), x, h=0.01),
@@ -207,12 +211,35 @@ def test_self_checks_pass_the_reference(sol, grade_id, capsys):
     ("LinearClassifier", "rng = np.random.default_rng(seed)", "rng = np.random.default_rng()"),
     ("LinearClassifier", "return np.argmax(X @ self.W, axis=1)",
      "return np.argmax(X @ self.W, axis=1).astype(float)"),
+    # The rules: inputs changed in place, loops hidden in a helper or in np.vectorize,
+    # minibatches without replacement, C from the labels present, W reset on every call.
+    ("numerical_gradient", "    x = np.array(x, dtype=np.float64)", "    pass"),
+    ("softmax_loss_vectorized", "log_probabilities[rows, y]",
+     "np.vectorize(lambda i: log_probabilities[i, y[i]])(rows)"),
+    ("softmax_loss_naive", "scores = X[i] @ W", "X[i] *= 1.0\n        scores = X[i] @ W"),
+    ("LinearClassifier", "replace=True", "replace=False"),
+    ("LinearClassifier", "num_classes = int(np.max(y)) + 1", "num_classes = len(np.unique(y))"),
+    ("LinearClassifier", "if self.W is None:", "if True:"),
 ])
 def test_self_checks_catch_common_mistakes(grade_id, old, new, capsys):
     broken = load_cells(replace={grade_id: (old, new)})
     with np.errstate(all="ignore"), pytest.raises(SelfCheckFailed):
         _run_check(broken, grade_id)
     assert "✗" in capsys.readouterr().out
+
+
+def test_self_check_finds_a_loop_hidden_in_a_helper(capsys):
+    """The vectorized check follows the student's helpers (utils.rules.loops_in_function)."""
+    source = graded_sources(NOTEBOOK)["svm_loss_vectorized"]
+    source = source.replace("    scores = X @ W\n", "    scores = _scores(X, W)\n") + (
+        "\n\n\ndef _scores(X, W):\n    return np.array([x @ W for x in X])\n")
+    filename = "<svm_loss_vectorized with a looping helper>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np, "__name__": "helper_variant"}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    with pytest.raises(SelfCheckFailed):
+        checks.check_svm_loss(namespace["svm_loss_vectorized"], vectorized=True)
+    assert "a list comprehension on line 2 of `_scores`" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("grade_id", GRADE_IDS)
@@ -247,9 +274,10 @@ def test_hidden_suite_passes_the_reference_and_fails_the_stub():
 @pytest.mark.slow
 @pytest.mark.parametrize("grade_id, old, new, failing", [
     ("svm_loss_naive", "if margin > 0:", "if margin >= 0:", "test_svm_loss_naive"),
-    # LinearSVM trains with svm_loss_vectorized, so its recipe parts fail too.
+    # LinearSVM trains with svm_loss_vectorized, but train is graded on the student's own
+    # loss (reference.using): the bug costs points only in the loss's test.
     ("svm_loss_vectorized", "positive = margins > 0", "positive = margins >= 0",
-     "test_svm_loss_vectorized test_linear_classifier"),
+     "test_svm_loss_vectorized"),
     ("softmax_loss_naive", "dW = dW / num_train + 2 * reg * W", "dW = dW / num_train",
      "test_softmax_loss_naive"),
     ("softmax_loss_vectorized", "shifted = scores - np.max(scores, axis=1, keepdims=True)",

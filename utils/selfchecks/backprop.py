@@ -2,24 +2,148 @@
 
 Expected values come from hand-worked examples (worked out in the comments), from the
 derivative rules written with Python's ``math`` module, from independent library code
-(``scipy.special.expit`` and ``scipy.special.log_softmax``) and from centred-difference
-numerical gradients (``utils.gradcheck``), never from the course's solutions.
+(``scipy.special.expit``, ``scipy.special.log_softmax`` and ``scipy.special.softmax``) and
+from centred-difference numerical gradients (``utils.gradcheck``), never from the course's
+solutions.
+
+The rules the hidden suite enforces are tried here with the same shared code
+(``utils.rules``): every function that takes arrays is called once on read-only arrays
+(``call_with_read_only_inputs``, the rule ``RULE_INPUTS``), and the edge cases the grader
+tries (relu at exactly 0, sigmoids at +-1000, rows of softmax scores near +-1000, a single
+example, a node used on several paths, repeated ``backward()``) are cases here too.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import math
+import textwrap
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-from utils.checks import SelfCheck, expect, expect_array, expect_close
+from utils.checks import CheckFailure, SelfCheck, expect, expect_array, expect_close
 from utils.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array
+from utils.rules import RULE_INPUTS, call_with_read_only_inputs
+
+
+def read_only_write_message(name: str, error: BaseException) -> str | None:
+    """The student-facing sentence for a write into a read-only input, or None if ``error``
+    is something else (numpy says "assignment destination is read-only" for ``x[i] = v`` and
+    "output array is read-only" for ``x += v``)."""
+    if isinstance(error, ValueError) and "read-only" in str(error):
+        return (f"{name} {RULE_INPUTS}: it wrote into one of its arguments ({error}). Compute "
+                "new arrays (x = x - m, np.maximum(x, 0), dout * mask) instead of writing "
+                "into x, dout or the cache.")
+    return None
+
+
+def _call_read_only(name: str, fn, *args, **kwargs):
+    """``fn`` on read-only copies of the arguments (the grader does the same); a write
+    becomes a failed case that states the rule."""
+    try:
+        return call_with_read_only_inputs(fn, *args, **kwargs)
+    except ValueError as error:
+        message = read_only_write_message(name, error)
+        if message is None:
+            raise
+        raise CheckFailure(message) from None
 
 # ---------------------------------------------------------------------------------------
 # Value
 # ---------------------------------------------------------------------------------------
+
+#: The provided ``evaluate_expression`` of the Value cell, docstring left out. The grader tests
+#: Value through it and requires the notebook's copy to be this code (compared as syntax trees:
+#: comments, blank lines and the docstring do not matter); tests/test_backprop.py keeps this
+#: text equal to the solution notebook's.
+PROVIDED_EVALUATE_EXPRESSION = '''
+def evaluate_expression(steps, inputs, backward_calls=1):
+    nodes = {name: Value(x, label=name) for name, x in inputs.items()}
+
+    def arg(a):
+        return nodes[a] if isinstance(a, str) else a
+
+    binary = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+              "/": lambda a, b: a / b, "**": lambda a, b: a ** b}
+    out = None
+    for name, op, args in steps:
+        if op in binary:
+            out = binary[op](arg(args[0]), arg(args[1]))
+        elif op == "neg":
+            out = -arg(args[0])
+        elif op in ("exp", "log", "tanh", "relu", "sigmoid"):
+            out = getattr(arg(args[0]), op)()
+        else:
+            raise ValueError(f"unknown operation {op!r} in step {name!r}")
+        nodes[name] = out
+    for _ in range(backward_calls):
+        out.backward()
+    return (float(out.data), {name: float(nodes[name].grad) for name in inputs},
+            {name: float(node.data) for name, node in nodes.items()})
+'''
+
+
+@functools.lru_cache(maxsize=64)
+def syntax_without_docstrings(source: str | None) -> str | None:
+    """``ast.dump`` of ``source`` with every docstring removed (None if it does not parse)."""
+    if source is None:
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def free_names(source: str) -> set[str]:
+    """Names a function reads without binding them itself (builtins and globals)."""
+    tree = ast.parse(textwrap.dedent(source))
+    bound = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    bound |= {node.id for node in ast.walk(tree)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    bound |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - bound
+
+
+@functools.cache
+def _provided_syntax() -> str:
+    return syntax_without_docstrings(PROVIDED_EVALUATE_EXPRESSION)
+
+
+@functools.cache
+def _provided_free_names() -> tuple[str, ...]:
+    return tuple(sorted(free_names(PROVIDED_EVALUATE_EXPRESSION) - {"Value"}))
+
+
+def provided_helper_problem(source: str | None, defined: Callable[[str], bool]) -> str | None:
+    """Why the notebook's ``evaluate_expression`` is not the provided one, or None.
+
+    Inputs:
+    - source: its source text (None if missing).
+    - defined: ``defined(name)`` is True when the student's cells define ``name``.
+    The hidden suite uses the same function on the notebook's text.
+    """
+    if source is None:
+        return ("the provided function `evaluate_expression` is missing from the Value cell; "
+                "restore it (the grader tests Value through it)")
+    if syntax_without_docstrings(source) != _provided_syntax():
+        return ("the provided function `evaluate_expression` was changed; restore it from a "
+                "fresh copy of the exercise (the grader tests Value through it)")
+    redefined = sorted(n for n in _provided_free_names() if defined(n))
+    if redefined:
+        return ("your cells redefine " + ", ".join(f"`{n}`" for n in redefined) + ", which "
+                "the provided `evaluate_expression` uses; rename yours")
+    return None
 
 
 def _sig(x: float) -> float:
@@ -56,9 +180,11 @@ def _value_cases() -> list[tuple[str, Callable, dict, float, dict, str]]:
          "d exp(a)/da = exp(a); d log(b)/db = 1/b."),
         ("tanh at 0.5", lambda a: a.tanh(), {"a": 0.5}, t, {"a": 1 - t * t},
          "d tanh(a)/da = 1 - tanh(a)**2."),
-        ("relu at -1.5 and at 2 (output relu(a) + relu(b))", lambda a, b: a.relu() + b.relu(),
-         {"a": -1.5, "b": 2.0}, 2.0, {"a": 0.0, "b": 1.0},
-         "relu passes the gradient where the input is positive and blocks it elsewhere."),
+        ("relu at -1.5, at exactly 0 and at 2 (output relu(a) + relu(b) + relu(c))",
+         lambda a, b, c: a.relu() + b.relu() + c.relu(), {"a": -1.5, "b": 0.0, "c": 2.0}, 2.0,
+         {"a": 0.0, "b": 0.0, "c": 1.0},
+         "relu passes the gradient where the input is > 0 and blocks it elsewhere; at exactly "
+         "0 the gradient is 0."),
         ("sigmoid at 0.7", lambda a: a.sigmoid(), {"a": 0.7}, _sig(0.7),
          {"a": _sig(0.7) * (1 - _sig(0.7))}, "d sigmoid(a)/da = sigmoid(a) (1 - sigmoid(a))."),
         ("a node used several times adds up its gradients: f = a*a + a at a=3 (df/da = 7)",
@@ -71,7 +197,8 @@ def _value_cases() -> list[tuple[str, Callable, dict, float, dict, str]]:
         ("sigmoid at -1000 and 1000 gives 0 and 1 without an OverflowError",
          lambda a, b: a.sigmoid() + b.sigmoid(), {"a": -1000.0, "b": 1000.0}, 1.0,
          {"a": 0.0, "b": 0.0},
-         "math.exp(1000) overflows: for negative x use exp(x) / (1 + exp(x)) instead."),
+         "math.exp(1000) overflows: for negative x use exp(x) / (1 + exp(x)), for the others "
+         "1 / (1 + exp(-x))."),
     ]
 
 
@@ -120,15 +247,45 @@ def check_value(cls) -> None:
                         -12.0, {"x": -4.0, "y": -4.0, "z": 3.0},
                         "set every .grad in the graph to 0 at the start of backward().",
                         backward_calls=2)
-    with check.case("log of 0 raises ValueError"):
+    with check.case("log of 0 and of -2 raise ValueError"):
+        for bad in (0.0, -2.0):
+            try:
+                cls(bad).log()
+            except ValueError:
+                pass
+            else:
+                expect(False, f"Value({bad}).log() should raise ValueError: log is only "
+                              "defined for positive numbers.")
+    with check.case("the provided evaluate_expression is unchanged and reports what your "
+                    "Value computes (the grader tests Value through it)"):
+        namespace = _notebook_namespace(cls)
+        evaluate = namespace.get("evaluate_expression")
         try:
-            cls(0.0).log()
-        except ValueError:
-            pass
-        else:
-            expect(False, "Value(0.0).log() should raise ValueError: log is only defined for "
-                          "positive numbers.")
+            source = inspect.getsource(evaluate) if callable(evaluate) else None
+        except (OSError, TypeError):
+            expect(False, "Could not read the source of evaluate_expression; run the Value "
+                          "cell again.")
+        problem = provided_helper_problem(source, lambda name: name in namespace)
+        expect(problem is None, f"{problem}.")
+        out, grads, values = evaluate([("q", "+", ("x", "y")), ("f", "*", ("q", "z"))],
+                                      {"x": -2.0, "y": 5.0, "z": -4.0}, 2)
+        expect_close(out, -12.0, what="the output evaluate_expression returns")
+        for name, g in {"x": -4.0, "y": -4.0, "z": 3.0}.items():
+            expect_close(grads.get(name) if isinstance(grads, dict) else None, g,
+                         what=f"grads[{name!r}] from evaluate_expression",
+                         hint="evaluate_expression is provided: do not change it.")
+        expect_close(values.get("q") if isinstance(values, dict) else None, 3.0,
+                     what="values['q'] from evaluate_expression")
     return check.report()
+
+
+def _notebook_namespace(cls) -> dict:
+    """The globals of the notebook that defined ``cls`` (read from its methods)."""
+    for member in vars(cls).values():
+        namespace = getattr(getattr(member, "__func__", member), "__globals__", None)
+        if isinstance(namespace, dict):
+            return namespace
+    return {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -158,6 +315,15 @@ def check_affine(forward, backward) -> None:
         expect_array(dw, np.array([[1.0, 1.0], [1.0, 1.0], [5.0, 5.0]]), what="dw",
                      hint="dw = x_flat.T @ dout.")
         expect_array(db, np.array([2.0, 2.0]), what="db", hint="db sums dout over the batch.")
+    with check.case("a single example (N=1, x of shape (1, 3)), worked by hand"):
+        x1 = _AFFINE_X[:1].reshape(1, 3).copy()
+        out, cache = forward(x1, _AFFINE_W.copy(), _AFFINE_B.copy())
+        expect_array(out, _AFFINE_OUT[:1], what="out")
+        dx, dw, db = backward(np.array([[1.0, 2.0]]), cache)
+        # dx = [1, 2] @ w.T = [1, 2, -1]; dw = x1.T @ [1, 2]; db = [1, 2]
+        expect_array(dx, np.array([[1.0, 2.0, -1.0]]), what="dx")
+        expect_array(dw, np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]), what="dw")
+        expect_array(db, np.array([1.0, 2.0]), what="db")
     with check.case("random x of shape (3, 2, 4) against numerical gradients"):
         rng = np.random.default_rng(5)
         x, w, b = rng.normal(size=(3, 2, 4)), rng.normal(size=(8, 5)), rng.normal(size=5)
@@ -170,19 +336,30 @@ def check_affine(forward, backward) -> None:
         expect_array(dx, dx_num, rtol=1e-6, atol=1e-8, what="dx")
         expect_array(dw, dw_num, rtol=1e-6, atol=1e-8, what="dw")
         expect_array(db, db_num, rtol=1e-6, atol=1e-8, what="db")
+    with check.case(f"each function {RULE_INPUTS}: both called on read-only arrays"):
+        out, cache = _call_read_only("affine_forward", forward, _AFFINE_X, _AFFINE_W, _AFFINE_B)
+        expect_array(out, _AFFINE_OUT, what="out")
+        dx, dw, db = _call_read_only("affine_backward", backward, np.ones((2, 2)), cache)
+        expect_array(dw, np.array([[1.0, 1.0], [1.0, 1.0], [5.0, 5.0]]), what="dw")
     return check.report()
+
+
+_RELU_X = np.array([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.25]])
+_RELU_DOUT = np.array([[5.0, 6.0, 7.0], [8.0, 9.0, 10.0]])
+_RELU_OUT = np.array([[0.0, 0.0, 2.0], [3.0, 0.0, 0.25]])
+_RELU_DX = np.array([[0.0, 0.0, 7.0], [8.0, 0.0, 10.0]])
 
 
 def check_relu(forward, backward) -> None:
     """Check ``relu_forward(x)`` and ``relu_backward(dout, cache)``."""
     check = SelfCheck("relu_forward / relu_backward")
-    x = np.array([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.25]])
     with check.case("forward and backward of a 2x3 example worked by hand (gradient 0 at x=0)"):
-        out, cache = forward(x.copy())
-        expect_array(out, np.array([[0.0, 0.0, 2.0], [3.0, 0.0, 0.25]]), what="out")
-        dx = backward(np.array([[5.0, 6.0, 7.0], [8.0, 9.0, 10.0]]), cache)
-        expect_array(dx, np.array([[0.0, 0.0, 7.0], [8.0, 0.0, 10.0]]), what="dx",
-                     hint="the gradient flows only where x > 0 (the max gate routes it).")
+        out, cache = forward(_RELU_X.copy())
+        expect_array(out, _RELU_OUT, what="out")
+        dx = backward(_RELU_DOUT.copy(), cache)
+        expect_array(dx, _RELU_DX, what="dx",
+                     hint="the gradient flows only where x > 0 (the max gate routes it); at "
+                          "exactly x = 0 it is 0.")
     with check.case("random x of shape (4, 3, 2) against numerical gradients"):
         rng = np.random.default_rng(6)
         x = rng.normal(size=(4, 3, 2))
@@ -191,6 +368,11 @@ def check_relu(forward, backward) -> None:
         dx_num = eval_numerical_gradient_array(lambda v: forward(v)[0], x.copy(), dout)
         _, cache = forward(x)
         expect_array(backward(dout, cache), dx_num, rtol=1e-6, atol=1e-8, what="dx")
+    with check.case(f"each function {RULE_INPUTS}: x, dout and the cache are read-only"):
+        out, cache = _call_read_only("relu_forward", forward, _RELU_X)
+        expect_array(out, _RELU_OUT, what="out")
+        dx = _call_read_only("relu_backward", backward, _RELU_DOUT, cache)
+        expect_array(dx, _RELU_DX, what="dx")
     return check.report()
 
 
@@ -208,30 +390,39 @@ def check_sigmoid(forward, backward) -> None:
         rng = np.random.default_rng(7)
         x = rng.normal(scale=3.0, size=(5, 4))
         dout = rng.normal(size=x.shape)
-        out, cache = forward(x.copy())
+        out, cache = forward(x)
         expect_array(out, expit(x), rtol=1e-10, atol=1e-12, what="out")
         dx_num = eval_numerical_gradient_array(lambda v: forward(v)[0], x.copy(), dout)
         expect_array(backward(dout, cache), dx_num, rtol=1e-6, atol=1e-9, what="dx")
-    with check.case("x = -1000 and 1000: no overflow warning, values 0 and 1, gradients 0"):
-        x = np.array([-1000.0, -40.0, 40.0, 1000.0])
-        with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise",
-                                                    divide="raise"):
-            warnings.simplefilter("error", RuntimeWarning)
-            try:
-                out, cache = forward(x.copy())
-                dx = backward(np.ones(4), cache)
-            except (FloatingPointError, RuntimeWarning) as error:
-                expect(False, f"the sigmoid overflowed ({error}). np.exp(-x) is huge for "
-                              "x = -1000: for negative x compute exp(x) / (1 + exp(x)).")
-        expect_array(out, expit(x), rtol=1e-12, atol=1e-15, what="out")
-        expect_array(dx, expit(x) * (1 - expit(x)), rtol=1e-6, atol=1e-15, what="dx")
+    with check.case("x = -1000 ... 1000: values 0 and 1, gradients 0, no NaN"):
+        x = np.array([-1000.0, -750.0, -40.0, 40.0, 750.0, 1000.0])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out, cache = forward(x)
+            dx = backward(np.ones(6), cache)
+        hint = ("np.exp(x) / (1 + np.exp(x)) is inf / inf = NaN for x = 1000: use it only for "
+                "negative x and 1 / (1 + np.exp(-x)) for the others (boolean masks).")
+        expect_array(out, expit(x), rtol=1e-12, atol=1e-15, what="out", hint=hint)
+        expect_array(dx, expit(x) * (1 - expit(x)), rtol=1e-6, atol=1e-15, what="dx",
+                     hint=hint)
+    with check.case(f"each function {RULE_INPUTS}: x, dout and the cache are read-only"):
+        x = np.array([[-2.0, 0.0, 3.0]])
+        out, cache = _call_read_only("sigmoid_forward", forward, x)
+        expect_array(out, expit(x), rtol=1e-10, atol=1e-12, what="out")
+        dx = _call_read_only("sigmoid_backward", backward, np.ones((1, 3)), cache)
+        expect_array(dx, expit(x) * (1 - expit(x)), rtol=1e-8, atol=1e-12, what="dx")
     return check.report()
 
 
-def _softmax_expected(scores: np.ndarray, y: np.ndarray) -> float:
-    from scipy.special import log_softmax
+def _softmax_expected(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(loss, dscores) from scipy's log_softmax and softmax."""
+    from scipy.special import log_softmax, softmax
 
-    return float(-np.mean(log_softmax(scores, axis=1)[np.arange(len(y)), y]))
+    N = len(y)
+    loss = float(-np.mean(log_softmax(scores, axis=1)[np.arange(N), y]))
+    dscores = softmax(scores, axis=1)
+    dscores[np.arange(N), y] -= 1.0
+    return loss, dscores / N
 
 
 def check_softmax_loss(fn) -> None:
@@ -245,31 +436,43 @@ def check_softmax_loss(fn) -> None:
         expected[[0, 1], y] -= 1.0
         expect_array(dscores, expected / 2, what="dscores",
                      hint="the gradient of the mean loss is (probabilities - onehot) / N.")
+    with check.case("a single example (N=1): scores [0, 0], y = [0]: loss = log 2"):
+        loss, dscores = fn(np.zeros((1, 2)), np.array([0]))
+        expect_close(loss, math.log(2.0), what="the loss")
+        expect_array(dscores, np.array([[-0.5, 0.5]]), what="dscores")
     with check.case("random scores against scipy.special.log_softmax and numerical gradients"):
         rng = np.random.default_rng(8)
         scores, y = rng.normal(size=(6, 5)), rng.integers(0, 5, size=6)
-        loss, dscores = fn(scores.copy(), y)
-        expect_close(loss, _softmax_expected(scores, y), what="the loss",
+        loss, dscores = fn(scores, y)
+        expect_close(loss, _softmax_expected(scores, y)[0], what="the loss",
                      hint="average over the N examples, do not sum.")
         numeric = eval_numerical_gradient(lambda s: fn(s, y)[0], scores.copy())
         expect_array(dscores, numeric, rtol=1e-6, atol=1e-9, what="dscores")
-    with check.case("huge scores (1000) stay finite: subtract the row maximum first"):
-        scores = np.array([[1000.0, 0.0, -1000.0], [1000.0, 999.0, 0.0]])
+    with check.case("rows of huge scores (near 1000 and -1000) give the right finite loss"):
+        scores = np.array([[1000.0, 999.0, 997.0], [-1000.0, -1001.0, -1003.0]])
         y = np.array([2, 1])
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss, dscores = fn(scores.copy(), y)
-        expect_close(loss, _softmax_expected(scores, y), what="the loss",
-                     hint="exp(1000) is inf in float64; shift scores by their row maximum.")
-        # row 2: p = [e, 1, 0] / (1 + e) up to exp(-999); dscores = (p - onehot(1)) / 2
-        p_top = math.e / (1 + math.e)
-        expect_array(dscores, np.array([[0.5, 0.0, -0.5], [0.5 * p_top, -0.5 * p_top, 0.0]]),
-                     rtol=1e-7, atol=1e-12, what="dscores")
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            loss, dscores = fn(scores, y)
+        expected_loss, expected_dscores = _softmax_expected(scores, y)
+        hint = ("np.exp(1000) is inf and np.exp(-1000) is 0: subtract each row's maximum "
+                "from the scores before np.exp.")
+        expect_close(loss, expected_loss, what="the loss", hint=hint)
+        expect_array(dscores, expected_dscores, rtol=1e-7, atol=1e-12, what="dscores",
+                     hint=hint)
+    with check.case(f"softmax_loss {RULE_INPUTS}: scores and y are read-only"):
+        scores, y = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]]), np.array([0, 2])
+        loss, dscores = _call_read_only("softmax_loss", fn, scores, y)
+        expected_loss, expected_dscores = _softmax_expected(scores, y)
+        expect_close(loss, expected_loss, what="the loss")
+        expect_array(dscores, expected_dscores, what="dscores")
     return check.report()
 
 
 def _tiny_net_params() -> dict[str, np.ndarray]:
     # hidden = relu([1, -1] @ W1 + b1) = relu([2, 1] + [0, -2]) = [2, 0]
     # scores = [2, 0] @ W2 + b2 = [2, 0] + [0, 1] = [2, 1]
+    # sum(W1**2) = 1 + 4 + 1 + 1 = 7, sum(W2**2) = 1 + 0 + 9 + 1 = 11
     return {"W1": np.array([[1.0, 2.0], [-1.0, 1.0]]), "b1": np.array([0.0, -2.0]),
             "W2": np.array([[1.0, 0.0], [3.0, 1.0]]), "b2": np.array([0.0, 1.0])}
 
@@ -278,15 +481,17 @@ def check_two_layer_net(fn) -> None:
     """Check ``two_layer_net(params, X, y=None, reg=0.0)``."""
     check = SelfCheck(fn.__name__)
     X = np.array([[1.0, -1.0]])
+    layers = ("the network uses your layer functions: if one of their self-checks above "
+              "fails, fix that one first.")
     with check.case("scores of a 2-2-2 network worked by hand (y=None returns scores)"):
-        scores = fn(_tiny_net_params(), X.copy())
+        scores = fn(_tiny_net_params(), X)
         expect_array(scores, np.array([[2.0, 1.0]]), what="the scores",
                      hint="affine, then ReLU, then affine; no softmax when y is None.")
     with check.case("the loss of the same network for y=[0] is log(1 + e^-1)"):
-        result = fn(_tiny_net_params(), X.copy(), np.array([0]))
+        result = fn(_tiny_net_params(), X, np.array([0]))
         expect(isinstance(result, tuple) and len(result) == 2,
                f"With labels y, return (loss, grads); got {type(result).__name__}.")
-        expect_close(result[0], math.log(1 + math.exp(-1.0)), what="the loss")
+        expect_close(result[0], math.log(1 + math.exp(-1.0)), what="the loss", hint=layers)
     rng = np.random.default_rng(9)
     N, D, H, C = 5, 4, 6, 3
     params = {"W1": rng.normal(scale=0.5, size=(D, H)), "b1": rng.normal(scale=0.1, size=H),
@@ -311,12 +516,21 @@ def check_two_layer_net(fn) -> None:
             numeric = eval_numerical_gradient(loss_of, params[name].copy())
             expect_array(grads[name], numeric, rtol=1e-5, atol=1e-8, what=f"grads[{name!r}]",
                          hint="chain the layers' backward passes in reverse order and add "
-                              "2 * reg * W to the weight gradients.")
-    with check.case("does not change params or X"):
-        before = {k: v.copy() for k, v in params.items()}
-        X_before = Xr.copy()
-        fn(params, Xr, yr, reg=0.1)
-        expect(all(np.array_equal(before[k], params[k]) for k in params)
-               and np.array_equal(X_before, Xr),
-               "two_layer_net changed params or X in place; compute new arrays instead.")
+                              "2 * reg * W to the weight gradients; " + layers)
+    with check.case(f"two_layer_net {RULE_INPUTS}: params and X (an image of shape "
+                    "(1, 2, 1)) are read-only"):
+        image = X.reshape(1, 2, 1)  # flattened, the same example as above
+        try:
+            result = call_with_read_only_inputs(fn, _tiny_net_params(), image, np.array([0]),
+                                                reg=0.1)
+        except ValueError as error:
+            message = read_only_write_message("two_layer_net", error)
+            if message is None:
+                raise
+            raise CheckFailure(message + " If a layer's self-check above reports the same, "
+                               "fix that layer: the network calls it.") from None
+        expect(isinstance(result, tuple) and len(result) == 2,
+               f"With labels y, return (loss, grads); got {type(result).__name__}.")
+        expect_close(result[0], math.log(1 + math.exp(-1.0)) + 0.1 * 18.0, what="the loss",
+                     hint="the penalty is 0.1 * (7 + 11) here.")
     return check.report()

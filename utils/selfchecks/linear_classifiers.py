@@ -1,21 +1,57 @@
 """Self-checks for the 03_linear_classifiers exercise (SVM and softmax losses, SGD training).
 
 Expected values come from examples worked by hand (written out in the comments), from
-independent library code (``scipy.special.log_softmax``) and from numerical gradients
-(``utils.gradcheck``), never from the course's solutions.
+independent library code (``scipy.special.log_softmax``), from numerical gradients
+(``utils.gradcheck``) and, for training, from a replay of the documented random-number recipe
+with the student's own loss, never from the course's solutions.
+
+Every rule the hidden suite enforces is tried here with the shared code of ``utils.rules``
+(the same wording, read-only inputs, the same reading of the code for loops): inputs left
+unchanged, no Python loops in the vectorized losses (also in helpers, map, np.vectorize, ...),
+margins of exactly 0, scores of size 1e4, a class absent from y, a single example, the training
+recipe with minibatches drawn with replacement, C = max(y) + 1, a second call continuing,
+integer predictions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import SelfCheck, expect, expect_array, expect_close, python_loops
+from utils.checks import CheckFailure, SelfCheck, expect, expect_array, expect_close
 from utils.gradcheck import eval_numerical_gradient, rel_error
+from utils.rules import (
+    READ_ONLY_MESSAGE,
+    RULE_INPUTS,
+    RULE_INTEGER_LABELS,
+    RULE_NO_LOOPS,
+    call_with_read_only_inputs,
+    loops_in_function,
+)
+
+#: The training recipe of the notebook's section 6, in one sentence.
+RECIPE = ("rng = np.random.default_rng(seed); if self.W is None: self.W = 0.001 * "
+          "rng.standard_normal((D, max(y) + 1)); then in every iteration idx = "
+          "rng.choice(N, batch_size, replace=True), (loss, dW) = self.loss(X[idx], y[idx], reg), "
+          "record loss, self.W -= learning_rate * dW")
+STABILITY_HINT = ("subtract each example's maximum score before exponentiating: "
+                  "log sum_k e^{s_k} = m + log sum_k e^{s_k - m} (log-sum-exp).")
+
+
+def read_only_result(fn, *args, **kwargs):
+    """``fn(*args)`` on read-only copies of the arrays; a write into them fails the case."""
+    try:
+        return call_with_read_only_inputs(fn, *args, **kwargs)
+    except ValueError as error:
+        if not str(error).startswith(READ_ONLY_MESSAGE):
+            raise
+        name = getattr(fn, "__qualname__", getattr(fn, "__name__", "the function"))
+        raise CheckFailure(f"{name} {RULE_INPUTS}: it wrote into one of its input arrays "
+                           f"({error}).") from None
 
 
 def _unpack(result, what: str) -> tuple[object, object]:
     """Split a (loss, dW) result, with a clear message when it is something else."""
-    expect(isinstance(result, tuple) and len(result) == 2,
+    expect(isinstance(result, tuple | list) and len(result) == 2,
            f"{what} should return a tuple (loss, dW), got {type(result).__name__}.")
     return result
 
@@ -61,26 +97,28 @@ def check_numerical_gradient(fn) -> None:
         got = fn(lambda v: float(np.sum(v ** 3)), x, h=0.1)
         expect_array(got, 3 * x ** 2 + 0.01, rtol=1e-8, atol=1e-8, what="the gradient",
                      hint="use (f(x + h) - f(x - h)) / (2 h) with the h argument.")
-    with check.case("leaves x exactly as it was"):
+    with check.case("x with a single entry, shape (1,)"):
+        got = fn(lambda v: float(np.sum(v ** 3)), np.array([0.5]))
+        expect_array(got, np.array([0.75]), rtol=1e-6, atol=1e-6, what="the gradient")
+    with check.case(f"rule: {RULE_INPUTS} (called with a read-only x)"):
         x = np.random.default_rng(1).normal(size=(2, 3))
-        before = x.copy()
-        fn(lambda v: float(np.sum(np.sin(v))), x)
-        expect(np.array_equal(x, before),
-               "x changed after the call: after evaluating f(x + h) and f(x - h), restore the "
-               "saved old value (x[ix] = old), do not add and subtract h (rounding).")
+        got = read_only_result(fn, lambda v: float(np.sum(np.sin(v))), x)
+        expect_array(got, np.cos(x), rtol=1e-6, atol=1e-7, what="the gradient",
+                     hint="perturb a float copy: x = np.array(x, dtype=np.float64).")
     check.report()
 
 
 def _check_vectorized(check: SelfCheck, fn) -> None:
-    with check.case("uses no Python loops (for, while, comprehensions)"):
-        fn(HINGE_W, HINGE_X, HINGE_Y, 0.0)
-        loops = python_loops(fn)
-        expect(not loops, "Found Python loops: " + ", ".join(loops) +
+    with check.case(f"rule: {RULE_NO_LOOPS}"):
+        fn(HINGE_W, HINGE_X, HINGE_Y, 0.0)  # a stub must not pass this case
+        loops = loops_in_function(fn)
+        expect(not loops, f"{fn.__name__}: {RULE_NO_LOOPS}; found " + ", ".join(loops) +
                ". Index with arrays (scores[np.arange(N), y]) and use matrix products.")
 
 
-def _check_common(check: SelfCheck, fn, seed: int) -> None:
-    """Cases shared by both losses: regularization, numerical gradient, inputs unchanged."""
+def _check_common(check: SelfCheck, fn, seed: int, by_definition) -> None:
+    """Cases shared by both losses: regularization, numerical gradient, absent class, a single
+    example, inputs unchanged. ``by_definition(W, X, y, reg)`` is an independent loss."""
     with check.case("reg adds reg * sum(W * W) to the loss and 2 reg W to dW"):
         W, X, y = _random_problem(seed)
         loss0, dW0 = _unpack(fn(W, X, y, 0.0), fn.__name__)
@@ -92,48 +130,65 @@ def _check_common(check: SelfCheck, fn, seed: int) -> None:
     with check.case("dW agrees with a numerical gradient of the loss (random W, reg = 0.1)"):
         W, X, y = _random_problem(seed + 1)
         _, dW = _unpack(fn(W, X, y, 0.1), fn.__name__)
-        numeric = eval_numerical_gradient(lambda w: float(fn(w, X, y, 0.1)[0]), W.copy())
+        numeric = eval_numerical_gradient(lambda w: by_definition(w, X, y, 0.1), W.copy())
         expect_array(dW, numeric, rtol=1e-4, atol=1e-6, what="dW",
                      hint=f"relative error {rel_error(dW, numeric):.1e}: dW must be the "
-                          "derivative of the loss your function returns.")
-    with check.case("does not change W, X or y"):
-        W, X, y = _random_problem(seed + 2)
-        before = (W.copy(), X.copy(), y.copy())
-        fn(W, X, y, 0.1)
-        expect(all(np.array_equal(a, b) for a, b in zip(before, (W, X, y), strict=False)),
-               "The function changed its inputs; work on new arrays.")
+                          "derivative of the loss.")
+    with check.case("a class absent from y (C = W.shape[1] = 6, y in 0..2)"):
+        W, X, _ = _random_problem(seed + 2, n=8, c=6)
+        y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
+        loss, dW = _unpack(fn(W, X, y, 0.1), fn.__name__)
+        expect_close(loss, by_definition(W, X, y, 0.1), what="the loss",
+                     hint="the number of classes is W.shape[1], not max(y) + 1.")
+        numeric = eval_numerical_gradient(lambda w: by_definition(w, X, y, 0.1), W.copy())
+        expect_array(dW, numeric, rtol=1e-4, atol=1e-6, what="dW")
+    with check.case("a single example (N = 1)"):
+        W, X, y = _random_problem(seed + 3, n=1, c=5)
+        loss, dW = _unpack(fn(W, X, y, 0.2), fn.__name__)
+        expect_close(loss, by_definition(W, X, y, 0.2), what="the loss")
+        numeric = eval_numerical_gradient(lambda w: by_definition(w, X, y, 0.2), W.copy())
+        expect_array(dW, numeric, rtol=1e-4, atol=1e-6, what="dW")
+    with check.case(f"rule: {RULE_INPUTS} (called with read-only W, X and y)"):
+        W, X, y = _random_problem(seed + 4)
+        loss, _ = _unpack(read_only_result(fn, W, X, y, 0.1), fn.__name__)
+        expect_close(loss, by_definition(W, X, y, 0.1), what="the loss")
+
+
+def hinge_by_definition(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> float:
+    """(1/N) sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + 1) + reg sum W^2, from the formula."""
+    scores = X @ W
+    rows = np.arange(len(y))
+    margins = np.maximum(0.0, scores - scores[rows, y][:, None] + 1.0)
+    margins[rows, y] = 0.0
+    return float(margins.sum() / len(y) + reg * np.sum(W * W))
 
 
 def check_svm_loss(fn, *, vectorized: bool = False) -> None:
     """Check ``svm_loss_*(W, X, y, reg) -> (loss, dW)``, the multiclass hinge loss."""
     check = SelfCheck(fn.__name__)
-    with check.case("hinge example worked by hand (3 examples, 3 classes, one tie)"):
+    with check.case("hinge example worked by hand (3 examples, 3 classes, one margin exactly 0)"):
         loss, dW = _unpack(fn(HINGE_W, HINGE_X, HINGE_Y, 0.0), fn.__name__)
         expect_close(loss, HINGE_LOSS, what="the loss",
                      hint="L_i = sum over j != y_i of max(0, s_j - s_{y_i} + 1), averaged over "
                           "N (the slide's s_i is a typo for s_j).")
         expect_array(dW, HINGE_DW, what="dW",
-                     hint="a margin of exactly 0 contributes nothing; each positive margin "
-                          "adds x_i to column j and subtracts x_i from column y_i.")
+                     hint="a margin of exactly 0 contributes nothing (> 0, not >= 0); each "
+                          "positive margin adds x_i to column j and subtracts x_i from column "
+                          "y_i.")
     with check.case("W = 0: every margin is 1, so the loss is C - 1"):
         _, X, y = _random_problem(3, c=4)
         loss, dW = _unpack(fn(np.zeros((5, 4)), X, y, 0.0), fn.__name__)
         expect_close(loss, 3.0, what="the loss")
         expect(isinstance(dW, np.ndarray) and dW.shape == (5, 4),
                f"dW should have the shape of W, (5, 4); got {getattr(dW, 'shape', type(dW))}.")
-    with check.case("a class absent from y still gets a gradient column"):
-        # With W = 0 every margin of class 3 is 1 > 0, so column 3 of dW is the mean of X.
-        X = np.random.default_rng(4).normal(size=(6, 5))
-        y = np.array([0, 1, 2, 0, 1, 2])
-        _, dW = _unpack(fn(np.zeros((5, 4)), X, y, 0.0), fn.__name__)
-        expect_array(dW[:, 3], X.mean(axis=0), what="dW[:, 3]")
-    _check_common(check, fn, seed=10)
+    _check_common(check, fn, 10, hinge_by_definition)
     if vectorized:
         _check_vectorized(check, fn)
     check.report()
 
 
-def _softmax_reference(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> float:
+def cross_entropy_by_scipy(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> float:
+    """The mean cross-entropy plus reg sum W^2, with scipy's stable log_softmax."""
     from scipy.special import log_softmax
 
     return float(-np.mean(log_softmax(X @ W, axis=1)[np.arange(len(y)), y]) + reg * np.sum(W * W))
@@ -154,27 +209,23 @@ def check_softmax_loss(fn, *, vectorized: bool = False) -> None:
     with check.case("random problem agrees with scipy.special.log_softmax"):
         W, X, y = _random_problem(5)
         loss, _ = _unpack(fn(W, X, y, 0.05), fn.__name__)
-        expect_close(loss, _softmax_reference(W, X, y, 0.05), what="the loss")
-    with check.case("dW agrees with a numerical gradient of scipy's loss"):
-        W, X, y = _random_problem(6)
-        _, dW = _unpack(fn(W, X, y, 0.05), fn.__name__)
-        numeric = eval_numerical_gradient(lambda w: _softmax_reference(w, X, y, 0.05), W.copy())
-        expect_array(dW, numeric, rtol=1e-5, atol=1e-7, what="dW",
-                     hint="dL/ds = softmax(s) - onehot(y), divided by N; then dW = X^T dL/ds.")
-    with check.case("scores of magnitude 1e4 give a finite loss and gradient (log-sum-exp)"):
+        expect_close(loss, cross_entropy_by_scipy(W, X, y, 0.05), what="the loss")
+    with check.case("scores of size 1e4 give the exact, finite loss and gradient (log-sum-exp)"):
         W, X, y = _random_problem(7)
         W = W * 1e4 / np.abs(X @ W).max()
-        loss, dW = _unpack(fn(W, X, y, 0.0), fn.__name__)
-        expect_close(loss, _softmax_reference(W, X, y, 0.0), rtol=1e-6, what="the loss",
-                     hint="subtract each row's maximum score before exponentiating; "
-                          "log(sum(exp(s))) = m + log(sum(exp(s - m))).")
+        with np.errstate(all="ignore"):
+            loss, dW = _unpack(fn(W, X, y, 0.0), fn.__name__)
+        expect_close(loss, cross_entropy_by_scipy(W, X, y, 0.0), rtol=1e-6, what="the loss",
+                     hint=STABILITY_HINT)
         expect(isinstance(dW, np.ndarray) and bool(np.all(np.isfinite(dW))),
-               "dW holds NaN or infinite values for large scores.")
-    _check_common(check, fn, seed=20)
+               "dW holds NaN or infinite values for large scores: " + STABILITY_HINT)
+    _check_common(check, fn, 20, cross_entropy_by_scipy)
     if vectorized:
         _check_vectorized(check, fn)
     check.report()
 
+
+# ---- the classifier ---------------------------------------------------------------------------
 
 def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Three well separated 2-D clusters with a bias column: X (150, 3), y (150,)."""
@@ -185,47 +236,85 @@ def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([X, np.ones(150)]), y
 
 
+def replay_recipe(cls, X, y, *, learning_rate, reg, num_iters, batch_size, seed, W=None):
+    """The documented recipe run here with the student's own ``cls.loss``.
+
+    Returns (loss history as a float array, the final W). ``W`` continues from given weights.
+    """
+    rng = np.random.default_rng(seed)
+    if W is None:
+        W = 0.001 * rng.standard_normal((X.shape[1], int(np.max(y)) + 1))
+    probe = cls()
+    history = []
+    for _ in range(num_iters):
+        idx = rng.choice(X.shape[0], batch_size, replace=True)
+        probe.W = W.copy()
+        loss, dW = _unpack(probe.loss(X[idx], y[idx], reg), f"{cls.__name__}.loss")
+        history.append(float(loss))
+        W = W - learning_rate * dW
+    return np.array(history), W
+
+
+def _expect_history(got, expected: np.ndarray, what: str) -> np.ndarray:
+    expect(isinstance(got, list | tuple | np.ndarray),
+           f"{what} should return a list of losses, got {type(got).__name__}.")
+    got = np.asarray(got, dtype=float)
+    expect(got.shape == expected.shape, f"{what} should return {expected.size} losses (one per "
+                                        f"iteration), got shape {got.shape}.")
+    expect_array(got, expected, rtol=1e-6, atol=1e-9, what=f"the loss history of {what}",
+                 hint=f"follow the recipe exactly: {RECIPE}.")
+    return got
+
+
 def check_linear_classifier(svm_cls, softmax_cls) -> None:
     """Check ``LinearSVM`` and ``Softmax``: ``train(...) -> loss history``, ``predict(X)``."""
     check = SelfCheck("LinearClassifier")
     X, y = _blobs()
-    settings = dict(learning_rate=0.05, reg=1e-3, num_iters=150, batch_size=30)
+    settings = dict(learning_rate=0.05, reg=1e-3, num_iters=150, batch_size=30, seed=0)
     for cls in (svm_cls, softmax_cls):
-        with check.case(f"{cls.__name__}: training on three clusters lowers the loss"):
-            history = cls().train(X, y, seed=0, **settings)
-            history = np.asarray(history, dtype=float)
-            expect(history.shape == (150,),
-                   f"train should return one loss per iteration (150), got shape {history.shape}.")
-            expect(bool(np.all(np.isfinite(history))), "the loss history holds NaN or inf.")
-            expect(history[-10:].mean() < 0.5 * history[:10].mean(),
-                   f"the loss went from {history[:10].mean():.3f} (first 10 iterations) to "
-                   f"{history[-10:].mean():.3f} (last 10); it should at least halve. Step with "
-                   "W -= learning_rate * dW.")
-        with check.case(f"{cls.__name__}: predict returns integer labels, over 95% right"):
+        with check.case(f"{cls.__name__}.train follows the recipe (replayed with your loss)"):
             model = cls()
-            model.train(X, y, seed=0, **settings)
-            pred = model.predict(X)
-            expect(isinstance(pred, np.ndarray) and pred.shape == (150,) and
-                   pred.dtype.kind in "iu",
-                   f"predict should return an integer array of shape (150,), got "
-                   f"{getattr(pred, 'dtype', type(pred))} of shape {getattr(pred, 'shape', '?')}.")
-            accuracy = float(np.mean(pred == y))
-            expect(accuracy > 0.95, f"training accuracy {accuracy:.2f}; expected above 0.95.")
-    with check.case("the same seed gives the same history, another seed a different one"):
-        h1 = np.asarray(svm_cls().train(X, y, seed=3, **settings), dtype=float)
-        h2 = np.asarray(svm_cls().train(X, y, seed=3, **settings), dtype=float)
-        h3 = np.asarray(svm_cls().train(X, y, seed=4, **settings), dtype=float)
-        expect(np.array_equal(h1, h2), "two runs with seed=3 differ: draw everything random "
-               "from rng = np.random.default_rng(seed).")
-        expect(not np.array_equal(h1, h3), "seeds 3 and 4 gave identical histories: use seed.")
-    with check.case("a batch of 2 (classes missing from most batches) still trains"):
-        model = softmax_cls()
-        history = model.train(X, y, learning_rate=0.05, reg=1e-3, num_iters=300, batch_size=2,
-                              seed=0)
+            expected, _ = replay_recipe(cls, X, y, **settings)
+            _expect_history(model.train(X, y, **settings), expected, f"{cls.__name__}.train")
+    with check.case(f"predict: the index of each row's highest score; {RULE_INTEGER_LABELS}"):
+        model = svm_cls()
+        model.train(X, y, **settings)
         pred = model.predict(X)
-        expect(len(history) == 300 and bool(np.all(np.isfinite(np.asarray(history, float)))),
-               "the loss history should hold 300 finite numbers.")
-        expect(set(np.unique(pred)) <= {0, 1, 2} and float(np.mean(pred == y)) > 0.85,
-               "with batch_size=2 the model should still learn all three classes "
-               "(W has one column per class in the whole of y, C = max(y) + 1).")
+        expect(isinstance(pred, np.ndarray) and pred.dtype.kind in "iu",
+               f"predict {RULE_INTEGER_LABELS}; got "
+               f"{getattr(pred, 'dtype', type(pred).__name__)}. np.argmax returns integers.")
+        expect_array(pred, np.argmax(X @ model.W, axis=1), what="the predictions")
+    with check.case("batch_size larger than N: minibatches are drawn with replacement"):
+        small_X, small_y = X[[0, 50, 100, 1, 51]], y[[0, 50, 100, 1, 51]]
+        args = dict(learning_rate=0.1, reg=1e-2, num_iters=10, batch_size=8, seed=7)
+        try:
+            got = svm_cls().train(small_X, small_y, **args)
+        except ValueError as error:
+            raise CheckFailure(f"train with 5 examples and batch_size=8 raised ValueError "
+                               f"({error}): draw minibatches with replacement, "
+                               "rng.choice(N, batch_size, replace=True).") from None
+        _expect_history(got, replay_recipe(svm_cls, small_X, small_y, **args)[0],
+                        "LinearSVM.train with batch_size > N")
+    with check.case("labels 0, 1 and 3 (class 2 absent): W has C = max(y) + 1 = 4 columns"):
+        gap_y = np.where(y == 2, 3, y)
+        args = dict(learning_rate=0.2, reg=0.0, num_iters=20, batch_size=1, seed=11)
+        model = softmax_cls()
+        got = model.train(X, gap_y, **args)
+        expect(isinstance(model.W, np.ndarray) and model.W.shape == (3, 4),
+               f"W should have shape (D, max(y) + 1) = (3, 4), got "
+               f"{getattr(model.W, 'shape', type(model.W).__name__)}.")
+        _expect_history(got, replay_recipe(softmax_cls, X, gap_y, **args)[0],
+                        "Softmax.train on labels 0, 1, 3 with batches of one example")
+    with check.case("a second call to train continues from the current weights"):
+        args = dict(learning_rate=0.05, reg=1e-2, num_iters=15, batch_size=10)
+        model = svm_cls()
+        model.train(X, y, seed=1, **args)
+        _, W1 = replay_recipe(svm_cls, X, y, seed=1, **args)
+        expected, _ = replay_recipe(svm_cls, X, y, seed=2, W=W1, **args)
+        _expect_history(model.train(X, y, seed=2, **args), expected,
+                        "the second call of LinearSVM.train (it must not reset W)")
+    with check.case(f"rule: train and predict {RULE_INPUTS.replace('its', 'their')}"):
+        model = softmax_cls()
+        read_only_result(model.train, X, y, **settings)
+        read_only_result(model.predict, X)
     check.report()

@@ -1,8 +1,23 @@
 """Hidden suite for 01_knn: distances (three versions), majority vote, classifier, cross-validation.
 
-Points mirror the notebook's autograded test cells: 2 + 2 + 3 + 2 + 2 + 3 = 14.
-Inputs are drawn from ``rng`` (per student and test), plus fixed edge cases: ties, k = 1,
-a single sample, duplicate points, large values. Every test gives partial credit per part.
+Points mirror the notebook's autograded test cells: 2 + 2 + 3 + 2 + 2 + 3 = 14. Every test
+gives partial credit per part (points * passed parts / parts).
+
+Grading policy (CONTRIBUTING.md, "Grading policy"):
+- A grade depends on the code and the seed only: nothing is measured in seconds; whether the
+  no-loop version is vectorised is read from its code (``student.loops``, which follows
+  helpers and the final binding).
+- Every student meets every edge case: they are fixed inputs (duplicate points whose
+  |a|^2 + |b|^2 - 2 a.b rounds below zero, vote ties, equal distances, k = num_train, a single
+  sample, integer pixels, large values, uneven folds). ``rng`` varies only the values of the
+  generic parts, which are built far from every edge case (points well apart, no vote ties,
+  no equal distances), so the same code gets the same score under every seed.
+- One function, one grade: the classifier and cross_validate are compared with the reference
+  and with the reference given the student's own helpers (``reference.using``), so a wrong
+  vote costs points in predict_labels only.
+- Property parts (inputs unchanged, no loops, integer labels, the ValueError) pay only when
+  the test's first part (the values on generic inputs) passed, and then check only their
+  property: zeros, constants, echoed inputs and ``raise`` earn nothing.
 """
 
 from __future__ import annotations
@@ -10,175 +25,397 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.expect import python_loops, raises_student_error, same_array, same_value
+from autograder.errors import StudentError
+from autograder.expect import raises_student_error, same_array, same_as_one_of, same_value
+from autograder.fixtures import describe_failure
+from utils.rules import READ_ONLY_MESSAGE, RULE_INPUTS, RULE_INTEGER_LABELS, RULE_NO_LOOPS
 
 DISTANCE_FUNCTIONS = ("compute_distances_two_loops", "compute_distances_one_loop",
                       "compute_distances_no_loops")
 
+# ----------------------------------------------------------------------------- fixed inputs
+#: Four 4-D points whose squared distance to themselves, computed as |a|^2 + |b|^2 - 2 a.b,
+#: rounds below zero with every common formulation (sums of squares, einsum or norms; `@`,
+#: np.dot or np.matmul; either operand order): without a clamp, np.sqrt gives NaN for them.
+ROUND_OFF_POINTS = np.array([[1.0, -1.5, 1.6, -1.7], [-1.2, 2.1, -2.3, 1.4],
+                             [1.5, -1.0, -2.2, -0.7], [2.6, 0.7, -2.3, -2.3]])
+_OTHERS = np.array([[0.3, 0.9, -0.4, 1.2], [-0.8, 0.1, 1.9, -0.6], [2.0, -0.3, 0.5, 0.8]])
+#: 7 training and 5 test points; four test points duplicate training points.
+DUPLICATES_TRAIN = np.vstack([ROUND_OFF_POINTS[:2], _OTHERS[:1], ROUND_OFF_POINTS[2:],
+                              _OTHERS[1:]])
+DUPLICATES_TEST = np.vstack([ROUND_OFF_POINTS[3], _OTHERS[2] + 0.25, ROUND_OFF_POINTS[0],
+                             ROUND_OFF_POINTS[2], ROUND_OFF_POINTS[1]])
 
-def _points(rng, n, d, scale=1.0):
-    return rng.normal(scale=scale, size=(n, d))
+#: Vote ties with distinct distances: (distances, k). Labels TIE_LABELS; in every row the
+#: nearest neighbour has a larger label than the tie's winner (the smallest tied label).
+TIE_LABELS = np.array([4, 2, 3, 1, 3, 2])
+TIE_CASES = (
+    (np.array([[0.1, 0.2, 0.5, 0.6, 0.7, 0.8],      # 4 and 2 tie -> 2
+               [0.5, 0.6, 0.1, 0.2, 0.7, 0.8],      # 3 and 1 tie -> 1
+               [0.6, 0.2, 0.7, 0.8, 0.1, 0.5]]), 2),  # 3 and 2 tie -> 2
+    (np.array([[0.1, 0.3, 0.2, 0.6, 0.7, 0.8]]), 3),  # 4, 3, 2 once each -> 2
+    (np.array([[0.7, 0.2, 0.1, 0.8, 0.3, 0.4]]), 4),  # 3, 2, 3, 2 -> 2
+)
+
+#: Equal distances (40 training points, alternating 1.0 and 2.0): with k=3 the three
+#: earliest of the equally close points vote; an unstable sort (np.argsort's default,
+#: np.argpartition) picks others and so another label. No vote ties among the right three.
+EQUAL_LABELS = np.array([1, 4, 2, 3, 2, 3, 1, 2] + [3] * 32)
+EQUAL_DISTANCES = np.array([[1.0, 2.0] * 20, [2.0, 1.0] * 20])
+
+#: Cross-validation with duplicated points (2 folds, each point of one fold repeated in the
+#: other): the 1-NN of a held-out round-off point is its duplicate, at distance 0; a NaN there
+#: makes a neighbour of the other label win.
+_NEAR = ROUND_OFF_POINTS + np.array([[0.5, 0, 0, 0], [0, -0.5, 0, 0], [0, 0, 0.5, 0],
+                                     [0, 0, 0, -0.5]])
+_STRAY = np.array([[0.2, 0.1, 0.0, 0.3]])
+CV_DUPLICATES_X = np.vstack([ROUND_OFF_POINTS, _NEAR + [0.1, 0, 0, 0], _STRAY,
+                             ROUND_OFF_POINTS, _NEAR - [0, 0.1, 0, 0], _STRAY + 0.05])
+CV_DUPLICATES_Y = np.array([1] * 4 + [0] * 4 + [1] + [1] * 4 + [0] * 4 + [0])
+
+#: Cross-validation where k=2 votes tie (points on a line, all distances distinct, 2 folds).
+CV_TIES_X = np.stack([np.array([41.0, 35, 57, 16, 28, 34, 3, 25, 43, 1]), np.zeros(10)],
+                     axis=1)
+CV_TIES_Y = np.array([1, 0, 1, 1, 0, 0, 0, 0, 1, 0])
 
 
-def _check_unchanged(after, before, what):
-    for index, (a, b) in enumerate(zip(after[:len(before)], before, strict=True)):
-        if isinstance(b, np.ndarray):
-            same_array(a, b, rtol=0, atol=0, what=f"{what} argument {index + 1} after the call "
-                       "(your function must not modify its inputs)")
+# ----------------------------------------------------------------------------- helpers
+def _exact_distances(X_train, X) -> np.ndarray:
+    """The definition: sqrt of summed squared differences, (num_test, num_train), float64."""
+    diff = np.asarray(X, dtype=float)[:, None, :] - np.asarray(X_train, dtype=float)[None]
+    return np.sqrt(np.sum(diff ** 2, axis=-1))
 
 
-def _distance_parts(name, student, reference, rng, partial):
-    fn, ref = getattr(student, name), getattr(reference, name)
-    num_train, num_test, dim = rng.integers(6, 14), rng.integers(3, 9), rng.integers(2, 7)
-    X_train, X = _points(rng, num_train, dim), _points(rng, num_test, dim)
-    with partial.part("random points"):
-        same_array(fn(X_train, X), ref(X_train, X), what="the distance matrix")
+def _apart(rng, num_train: int, num_test: int, dim: int, scale=1.0, offset=0.0):
+    """Random training and test points, every test point at least 0.3 * scale from every
+    training point (no near-duplicates: round-off never matters)."""
+    for _ in range(1000):
+        X_train = offset + rng.normal(scale=scale, size=(num_train, dim))
+        X = offset + rng.normal(scale=scale, size=(num_test, dim))
+        if _exact_distances(X_train, X).min() >= 0.3 * scale:
+            return X_train, X
+    raise RuntimeError("the suite could not draw separated points")  # pragma: no cover
+
+
+def _passed(partial) -> bool:
+    """Whether the part that just ended passed."""
+    return partial.parts[-1].passed
+
+
+def _needs(first_part_passed: bool, first_part: str) -> None:
+    """A property earns its part only when the values are right."""
+    if not first_part_passed:
+        raise AssertionError(f"not checked until the part \"{first_part}\" passes (a property "
+                             "such as this one earns points only when the values are right)")
+
+
+def _read_only_call(student, fn, *args, **kwargs):
+    """``student.call_read_only`` with the rule's wording when the code wrote into an input."""
+    try:
+        return student.call_read_only(fn, *args, **kwargs)
+    except StudentError as error:
+        if error.type_name == "ValueError" and READ_ONLY_MESSAGE in error.message:
+            name = fn if isinstance(fn, str) else getattr(fn, "qualname", "your function")
+            raise AssertionError(f"`{name}` {RULE_INPUTS}; it wrote into an input array "
+                                 f"({error.message})") from None
+        raise
+
+
+def _same_given_own_helpers(got, expected, alternatives, what: str) -> None:
+    """Pass when ``got`` matches the reference's ``expected`` value, or the reference's value
+    given the student's own helpers (``alternatives``: (label, thunk) pairs, tried lazily,
+    so a bug in a helper costs points only in the helper's test)."""
+    try:
+        same_value(got, expected, what=what)
+        return
+    except AssertionError as failure:
+        first = failure
+    options, notes = [expected], []
+    for label, compute in alternatives:
+        try:
+            options.append(compute())
+        except StudentError as error:
+            notes.append(f"with your {label}: {describe_failure(error)}")
+    try:
+        same_as_one_of(got, options, what=what)
+    except AssertionError:
+        note = ("\n(it could not be compared with the right answer given your own helpers, "
+                "because they failed: " + "; ".join(notes) + ")") if notes else ""
+        raise AssertionError(f"{first}{note}") from None
+
+
+def _has_vote_tie(row, labels, k) -> bool:
+    counts = np.bincount(labels[np.argsort(row, kind="stable")[:k]])
+    return int(np.sum(counts == counts.max())) > 1
+
+
+def _votes(dists, labels, k) -> list[int]:
+    """The rule (stable order, smallest label wins a tie), used only to build inputs."""
+    return [int(np.bincount(labels[np.argsort(row, kind="stable")[:k]]).argmax())
+            for row in dists]
+
+
+def _untied_votes(rng, num_train: int, num_test: int, ks=(1, 3)):
+    """Random distances (all distinct) and labels 0..4 where no k-vote of ``ks`` ties, every
+    k in ``ks`` predicts at least two different labels, different k predict differently
+    (a k that is ignored shows), and one label other than 0 is the strict majority of all
+    training labels (so k = num_train has no tie either)."""
+    for _ in range(1000):
+        labels = rng.integers(0, 5, size=num_train)
+        counts = np.bincount(labels, minlength=5)
+        if np.sum(counts == counts.max()) == 1 and counts.argmax() != 0:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("the suite could not draw untied labels")
+    for _ in range(1000):
+        rows = []
+        while len(rows) < num_test:
+            row = rng.random(num_train)
+            if not any(_has_vote_tie(row, labels, k) for k in ks):
+                rows.append(row)
+        dists = np.array(rows)
+        winners = [_votes(dists, labels, k) for k in ks]
+        if all(len(set(w)) > 1 for w in winners) and \
+                len({tuple(w) for w in winners}) == len(winners):
+            return dists, labels
+    raise RuntimeError("the suite could not draw varied votes")  # pragma: no cover
+
+
+def _two_clusters(rng, n: int, dim: int = 4):
+    """n labelled points (labels 0 and 1, both present) in two overlapping clusters."""
+    labels = np.arange(n) % 2
+    rng.shuffle(labels)
+    centres = np.array([np.zeros(dim), np.full(dim, 1.2)])
+    return centres[labels] + rng.normal(size=(n, dim)), labels
+
+
+# ----------------------------------------------------------------------------- distances
+def _distance_parts(name, student, rng, partial, extra_no_loops=False):
+    def call(*args):
+        return getattr(student, name)(*args)
+
+    X_train, X = _apart(rng, 9, 5, 3)
+    expected = _exact_distances(X_train, X)
+    first = "random points"
+    with partial.part(first):
+        same_array(call(X_train, X), expected, what="the distance matrix for random points")
+    values_right = _passed(partial)
     with partial.part("a single test point and a single training point"):
-        a, b = _points(rng, 1, dim), _points(rng, 1, dim)
-        same_array(fn(a, b), ref(a, b), what="the 1x1 distance matrix")
-    with partial.part("duplicate points are at distance 0"):
-        dup = np.vstack([X_train[:3], X_train[:3]])
-        got = fn(dup, X_train[:3])
-        same_array(got, ref(dup, X_train[:3]), atol=1e-6, what="distances between duplicates")
-    with partial.part("large values (pixel-like scale 1e4)"):
-        big_train, big = _points(rng, num_train, dim, 1e4), _points(rng, num_test, dim, 1e4)
-        same_array(fn(big_train, big), ref(big_train, big), rtol=1e-6,
-                   what="distances of large points")
-    with partial.part("integer pixel values"):
-        ints_train = rng.integers(0, 17, size=(num_train, dim))
-        ints = rng.integers(0, 17, size=(num_test, dim))
-        same_array(fn(ints_train, ints), ref(ints_train, ints), dtype_kind="f",
-                   what="distances of integer images")
+        a, b = _apart(rng, 1, 1, 3)
+        same_array(call(a, b), _exact_distances(a, b), what="the 1x1 distance matrix")
+    with partial.part("duplicate points are at distance 0 (never NaN)"):
+        got = call(DUPLICATES_TRAIN, DUPLICATES_TEST)
+        if isinstance(got, np.ndarray) and got.shape == (5, 7) and got.dtype.kind == "f" \
+                and np.isnan(got).any():
+            raise AssertionError(
+                f"{int(np.isnan(got).sum())} distances between identical points are NaN: "
+                "|x|^2 + |y|^2 - 2 x.y can round to a tiny negative number; clamp it at 0 "
+                "(np.maximum(..., 0)) before np.sqrt")
+        same_array(got, _exact_distances(DUPLICATES_TRAIN, DUPLICATES_TEST), atol=1e-6,
+                   what="the distances between duplicated points")
+    with partial.part("large values (around 5e4, spread 1e4)"):
+        big_train, big = _apart(rng, 8, 6, 5, scale=1e4, offset=5e4)
+        same_array(call(big_train, big), _exact_distances(big_train, big), rtol=1e-6,
+                   what="the distances of large points")
+    with partial.part("integer pixel values give float distances"):
+        for _ in range(1000):
+            ints_train = rng.integers(0, 256, size=(7, 6))
+            ints = rng.integers(0, 256, size=(4, 6))
+            if _exact_distances(ints_train, ints).min() >= 1:
+                break
+        same_array(call(ints_train, ints), _exact_distances(ints_train, ints),
+                   what="the distances of integer pixel values (float values expected)")
     with partial.part("inputs are not modified"):
-        got, after = student.call_reporting_inputs(name, X_train, X)
-        same_array(got, ref(X_train, X), what="the distance matrix")
-        _check_unchanged(after, (X_train, X), name)
+        _needs(values_right, first)
+        same_array(_read_only_call(student, name, X_train, X), expected,
+                   what="the distance matrix computed from read-only inputs")
+    if extra_no_loops:
+        with partial.part("no Python loops (read from your code)"):
+            _needs(values_right, first)
+            loops = student.loops(name)
+            assert not loops, f"`{name}`: {RULE_NO_LOOPS}; found " + ", ".join(loops)
 
 
 @pytest.mark.points(2)
-def test_compute_distances_two_loops(student, reference, rng, partial):
-    _distance_parts("compute_distances_two_loops", student, reference, rng, partial)
+def test_compute_distances_two_loops(student, rng, partial):
+    _distance_parts("compute_distances_two_loops", student, rng, partial)
 
 
 @pytest.mark.points(2)
-def test_compute_distances_one_loop(student, reference, rng, partial):
-    _distance_parts("compute_distances_one_loop", student, reference, rng, partial)
+def test_compute_distances_one_loop(student, rng, partial):
+    _distance_parts("compute_distances_one_loop", student, rng, partial)
 
 
 @pytest.mark.points(3)
-def test_compute_distances_no_loops(student, reference, rng, partial):
-    name = "compute_distances_no_loops"
-    _distance_parts(name, student, reference, rng, partial)
-    with partial.part("no Python loops (read from your code), and correct"):
-        X_train, X = _points(rng, 9, 3), _points(rng, 4, 3)
-        same_array(student.compute_distances_no_loops(X_train, X),
-                   reference.compute_distances_no_loops(X_train, X), what="the distance matrix")
-        loops = python_loops(student.source(name))
-        assert not loops, "compute_distances_no_loops must not loop in Python; found " + \
-            ", ".join(loops)
-    with partial.part("identical points give 0, never NaN"):
-        X = _points(rng, 12, 5, 10.0)
-        got = student.compute_distances_no_loops(X, X)
-        assert isinstance(got, np.ndarray) and got.shape == (12, 12), \
-            "expected a (12, 12) array for 12 points against themselves"
-        assert not np.isnan(got).any(), "some distances are NaN (clamp squared distances at 0 " \
-            "before the square root)"
-        same_array(np.diag(got).copy(), np.zeros(12), atol=1e-5,
-                   what="the distance of each point to itself")
-    with partial.part("not slower than the one-loop version (generous)"):
-        # Many test rows against few small training rows: the one-loop version pays about
-        # 2000 Python iterations (several ms) while a vectorised one takes a fraction of a ms,
-        # and the arrays stay small (little codec time, the same for both). Asking only for
-        # "not slower" then leaves a wide margin: a busy machine cannot flip the verdict.
-        X_train, X = _points(rng, 25, 8), _points(rng, 2000, 8)
-        fast, slow = float("inf"), float("inf")
-        for _ in range(3):  # interleaved, best of three
-            fast = min(fast, student.timed(name, X_train, X)[1])
-            slow = min(slow, student.timed("compute_distances_one_loop", X_train, X)[1])
-        # The message names no measured time: a regrade with the same seed must give the
-        # same feedback, word for word.
-        assert fast <= slow, (
-            "on 2000 test rows against 25 training rows, the no-loop version was slower than "
-            "the one-loop version: vectorised code should be much faster (use one matrix "
-            "product and broadcasting, no Python loops)")
+def test_compute_distances_no_loops(student, rng, partial):
+    _distance_parts("compute_distances_no_loops", student, rng, partial, extra_no_loops=True)
 
 
+# ----------------------------------------------------------------------------- the vote
 @pytest.mark.points(2)
 def test_predict_labels(student, reference, rng, partial):
-    num_train, num_test = int(rng.integers(8, 16)), int(rng.integers(3, 8))
-    dists = rng.random((num_test, num_train))
-    y_train = rng.integers(0, 5, size=num_train)
-    for k in (1, 3, num_train):
-        with partial.part(f"random distances, k={'num_train' if k == num_train else k}"):
-            same_array(student.predict_labels(dists, y_train, k=k),
-                       reference.predict_labels(dists, y_train, k=k), dtype_kind="iu",
-                       what=f"the predicted labels for k={k}")
+    num_train, num_test = 11, 6
+    dists, y_train = _untied_votes(rng, num_train, num_test)
+
+    def check(d, labels, k, what):
+        same_array(student.predict_labels(d, labels, k=k),
+                   reference.predict_labels(d, labels, k=k), dtype_kind="iuf", what=what)
+
+    first = "random distances, k=1"
+    with partial.part(first):
+        check(dists, y_train, 1, "the predicted labels for k=1")
+    values_right = _passed(partial)
+    with partial.part("random distances, k=3 (no vote ties)"):
+        check(dists, y_train, 3, "the predicted labels for k=3")
+    with partial.part("k = num_train: every training point votes"):
+        check(dists, y_train, num_train, f"the predicted labels for k={num_train}")
+        relabelled = (y_train + 1) % 5  # another majority label: a constant cannot pass
+        check(dists, relabelled, num_train, f"the predicted labels for k={num_train} "
+              "(other labels)")
     with partial.part("a vote tie goes to the smallest label"):
-        tie_dists = np.array([[0.1, 0.2, 0.3, 0.4]])
-        tie_labels = np.array([3, 1, 3, 1])
-        same_array(student.predict_labels(tie_dists, tie_labels, k=4), np.array([1]),
-                   what="the label for a 2-2 vote between labels 3 and 1")
-    with partial.part("equal distances: the first training point wins (k=1)"):
-        same_array(student.predict_labels(np.array([[1.0, 1.0, 2.0]]), np.array([5, 2, 0]),
-                                          k=1),
-                   np.array([5]), what="the label when two neighbours are equally close")
+        for tie_dists, k in TIE_CASES:
+            check(tie_dists, TIE_LABELS, k, f"the labels for tied votes with k={k}")
+    with partial.part("equal distances: the earlier training point wins"):
+        check(EQUAL_DISTANCES, EQUAL_LABELS, 3,
+              "the labels when several training points are equally close (k=3)")
     with partial.part("a single test point"):
-        one = dists[:1]
-        same_array(student.predict_labels(one, y_train, k=3),
-                   reference.predict_labels(one, y_train, k=3), what="the predicted label")
+        by_k3 = _votes(dists, y_train, 3)
+        other = next(i for i, label in enumerate(by_k3) if label != by_k3[0])
+        for row in (0, other):  # two points with different labels: a constant cannot pass
+            check(dists[row:row + 1], y_train, 3, "the predicted label of one test point")
+    with partial.part("integer labels"):
+        _needs(values_right, first)
+        got = student.predict_labels(dists, y_train, k=3)
+        kind = got.dtype.kind if isinstance(got, np.ndarray) else None
+        assert kind in ("i", "u"), (
+            f"predict_labels {RULE_INTEGER_LABELS}; got "
+            + (f"an array of dtype {got.dtype}" if kind else f"a {type(got).__name__}"))
     with partial.part("inputs are not modified"):
-        got, after = student.call_reporting_inputs("predict_labels", dists, y_train, k=3)
-        same_array(got, reference.predict_labels(dists, y_train, k=3), what="the labels")
-        _check_unchanged(after, (dists, y_train), "predict_labels")
+        _needs(values_right, first)
+        same_array(_read_only_call(student, "predict_labels", dists, y_train, k=3),
+                   reference.predict_labels(dists, y_train, k=3), dtype_kind="iuf",
+                   what="the labels computed from read-only inputs")
 
 
-def _clusters(rng, n, dim=4, classes=3):
-    """Labelled points in overlapping clusters (accuracies strictly between 0 and 1)."""
-    labels = rng.integers(0, classes, size=n)
-    centres = rng.normal(scale=2.0, size=(classes, dim))
-    return centres[labels] + rng.normal(size=(n, dim)), labels
+# ----------------------------------------------------------------------------- the classifier
+_ALL_HELPERS = (*DISTANCE_FUNCTIONS, "predict_labels")
+
+
+def _classifier_alternatives(student, reference, predict):
+    """(label, thunk) pairs: ``predict(proxy)`` on the reference given the student's helpers."""
+    return [
+        ("distance functions and predict_labels",
+         lambda: predict(reference.using(student, *_ALL_HELPERS))),
+        ("predict_labels", lambda: predict(reference.using(student, "predict_labels"))),
+        ("distance functions", lambda: predict(reference.using(student, *DISTANCE_FUNCTIONS))),
+    ]
+
+
+def _trained(proxy, X, y):
+    model = proxy.KNearestNeighbor()
+    model.train(X, y)
+    return model
+
+
+def _self_labels_data(rng):
+    """Training points for '1-NN on its own training points': random cluster points plus the
+    round-off points, each labelled unlike its nearest other point (so a NaN self-distance
+    changes the answer)."""
+    for _ in range(1000):
+        X, y = _two_clusters(rng, 16)
+        others = _exact_distances(X, ROUND_OFF_POINTS).argmin(axis=1)
+        X, y = np.vstack([X, ROUND_OFF_POINTS]), np.concatenate([y, 1 - y[others]])
+        dists = _exact_distances(X, X)
+        np.fill_diagonal(dists, np.inf)
+        if np.all(y[dists.argmin(axis=1)[16:]] != y[16:]):
+            return X, y
+    raise RuntimeError("the suite could not draw labelled points")  # pragma: no cover
 
 
 @pytest.mark.points(2)
 def test_knn_classifier(student, reference, rng, partial):
-    X_train, y_train = _clusters(rng, int(rng.integers(20, 40)))
-    X_test, _ = _clusters(rng, int(rng.integers(5, 12)))
-    model, ref_model = student.KNearestNeighbor(), reference.KNearestNeighbor()
-    model.train(X_train, y_train)  # a failure here fails every part below
-    ref_model.train(X_train, y_train)
+    for _ in range(1000):  # points apart; both labels predicted; k=1 and k=3 differ
+        X_train, y_train = _two_clusters(rng, 24)
+        X_test, _ = _two_clusters(rng, 9)
+        dists = _exact_distances(X_train, X_test)
+        by_k = [_votes(dists, y_train, k) for k in (1, 3)]
+        if dists.min() >= 0.1 and len(set(by_k[1])) > 1 and by_k[0] != by_k[1]:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("the suite could not draw classifier data")
+    first, values_right = "predict with num_loops=0, k=3", False
     for num_loops in (0, 1, 2):
         with partial.part(f"predict with num_loops={num_loops}, k=3"):
-            same_array(model.predict(X_test, k=3, num_loops=num_loops),
-                       ref_model.predict(X_test, k=3, num_loops=num_loops), dtype_kind="iu",
-                       what=f"predict(X, k=3, num_loops={num_loops})")
-    with partial.part("k=1 on the training points returns their labels"):
-        distinct = X_train + np.arange(len(X_train))[:, None] * 1e-3
-        fresh = student.KNearestNeighbor()
-        fresh.train(distinct, y_train)
-        same_array(fresh.predict(distinct, k=1), y_train, what="1-NN on its own training data")
-    with partial.part("an invalid num_loops raises ValueError"):
+            def predict(proxy, num_loops=num_loops):
+                return _trained(proxy, X_train, y_train).predict(X_test, k=3,
+                                                                 num_loops=num_loops)
+            _same_given_own_helpers(
+                predict(student), predict(reference),
+                _classifier_alternatives(student, reference, predict),
+                what=f"predict(X, k=3, num_loops={num_loops})")
+        if num_loops == 0:
+            values_right = _passed(partial)
+    with partial.part("k=1 on its own training points returns their labels"):
+        X_self, y_self = _self_labels_data(rng)
+
+        def predict_self(proxy):
+            return _trained(proxy, X_self, y_self).predict(X_self, k=1)
+        _same_given_own_helpers(predict_self(student), predict_self(reference),
+                                _classifier_alternatives(student, reference, predict_self),
+                                what="1-NN on its own training points")
+    with partial.part("an unknown num_loops raises ValueError"):
+        _needs(values_right, first)
         with raises_student_error("ValueError", what="predict(X, num_loops=3)"):
-            model.predict(X_test, k=1, num_loops=3)
+            _trained(student, X_train, y_train).predict(X_test, k=1, num_loops=3)
+
+
+# ----------------------------------------------------------------------------- cross-validation
+def _cross_validate_alternatives(student, reference, *args, **kwargs):
+    def given(*names):
+        return lambda: reference.using(student, *names).cross_validate(*args, **kwargs)
+    return [("KNearestNeighbor", given("KNearestNeighbor")),
+            ("compute_distances_no_loops and predict_labels",
+             given("compute_distances_no_loops", "predict_labels")),
+            ("predict_labels", given("predict_labels"))]
+
+
+def _cross_validate_part(student, reference, what, *args, **kwargs):
+    got = student.cross_validate(*args, **kwargs)
+    _same_given_own_helpers(got, reference.cross_validate(*args, **kwargs),
+                            _cross_validate_alternatives(student, reference, *args, **kwargs),
+                            what=what)
+    return got
 
 
 @pytest.mark.points(3)
 def test_cross_validate(student, reference, rng, partial):
-    n = int(rng.integers(23, 40))  # usually not a multiple of the fold count: uneven folds
-    X, y = _clusters(rng, n)
-    with partial.part("accuracies per k and fold (5 folds)"):
-        same_value(student.cross_validate(X, y, [1, 3, 5], num_folds=5),
-                   reference.cross_validate(X, y, [1, 3, 5], num_folds=5),
-                   what="cross_validate(X, y, [1, 3, 5], num_folds=5)")
-    with partial.part("uneven folds (3 folds, np.array_split order)"):
-        same_value(student.cross_validate(X[:22], y[:22], [2], num_folds=3),
-                   reference.cross_validate(X[:22], y[:22], [2], num_folds=3),
-                   what="cross_validate(X[:22], y[:22], [2], num_folds=3)")
-    with partial.part("duplicate points"):
-        X_dup, y_dup = np.vstack([X[:10], X[:10]]), np.concatenate([y[:10], y[:10]])
-        same_value(student.cross_validate(X_dup, y_dup, [1], num_folds=2),
-                   reference.cross_validate(X_dup, y_dup, [1], num_folds=2),
-                   what="cross_validate on duplicated points")
+    for _ in range(1000):  # accuracies differ between folds and between k (constants and
+        X, y = _two_clusters(rng, 30)  # an ignored k cannot match)
+        X_odd, y_odd = _two_clusters(rng, 22)
+        accuracies = reference.cross_validate(X, y, [1, 3, 5], num_folds=5)
+        uneven = reference.cross_validate(X_odd, y_odd, [1, 3], num_folds=4)
+        if len({a for fold in accuracies.values() for a in fold}) > 1 and \
+                len({tuple(a) for a in accuracies.values()}) > 1 and uneven[1] != uneven[3]:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("the suite could not draw cross-validation data")
+    first = "accuracies per k and fold (30 points, 5 folds, k = 1, 3, 5)"
+    got = None
+    with partial.part(first):
+        got = _cross_validate_part(student, reference,
+                                   "cross_validate(X, y, [1, 3, 5], num_folds=5)",
+                                   X, y, [1, 3, 5], num_folds=5)
+    values_right = _passed(partial)
+    with partial.part("uneven folds (22 points, 4 folds, np.array_split order)"):
+        _cross_validate_part(student, reference, "cross_validate(X, y, [1, 3], num_folds=4) "
+                             "with 22 points", X_odd, y_odd, [1, 3], num_folds=4)
+    with partial.part("duplicated points (distance 0, never NaN)"):
+        _cross_validate_part(student, reference, "cross_validate on duplicated points",
+                             CV_DUPLICATES_X, CV_DUPLICATES_Y, [1, 3], num_folds=2)
+    with partial.part("a vote tie inside a fold (k=2: the smallest label wins)"):
+        _cross_validate_part(student, reference, "cross_validate with tied votes (k=2)",
+                             CV_TIES_X, CV_TIES_Y, [2], num_folds=2)
     with partial.part("inputs are not modified"):
-        got, after = student.call_reporting_inputs("cross_validate", X, y, [1, 2], 4)
-        same_value(got, reference.cross_validate(X, y, [1, 2], 4), what="the accuracies")
-        _check_unchanged(after, (X, y), "cross_validate")
+        _needs(values_right, first)
+        same_value(_read_only_call(student, "cross_validate", X, y, [1, 3, 5], num_folds=5),
+                   got, what="the accuracies computed from read-only inputs")

@@ -2,65 +2,252 @@
 
 Points (22) equal the notebook's autograded test cells: sgd 1, sgd_momentum 2,
 nesterov_momentum 2, adagrad 2, rmsprop 2, adadelta 2, adam 3, train_minibatch 3,
-newton_step 2, lbfgs_direction 3.
+newton_step 2, lbfgs_direction 3. Every test gives partial credit per part.
 
-Update rules are run for several steps, each side feeding back its own returned config, so
-a rule that forgets or mangles its state fails on the second step, not the first.
+Policy, as the notebook states it next to each function:
+- Update rules: each side continues from the config it returned itself; the suite compares
+  the step next_w - w (it depends only on the gradients and the state, so the tolerance is
+  relative to the step) and, in its own part, the documented state keys
+  (``utils.selfchecks.optimizers.STATE_KEYS``). Keys of the student's own are ignored.
+- Edge cases are fixed, the same for everyone: config=None (the defaults), a given config
+  with a state in it, zero and tiny gradient entries with a large epsilon, Adam's first step.
+  Random parts stay far from them: gradient entries of magnitude 2 to 6, and an epsilon
+  large enough that where it sits always shows (so a misplaced epsilon fails for every seed).
+- One function, one grade: ``train_minibatch`` runs with the suite's own correct rules
+  (trusted functions), never the student's; every other function calls nothing of the
+  student's.
+- Rule parts (inputs not modified, no explicit inverse) use the shared code of
+  ``utils.rules`` and pay only once a value part of the same test passed, so trivial code
+  earns nothing, while a value bug does not also fail them.
+- Feedback names the cause where a known mistake reproduces the student's values
+  (``optimizer_mistakes``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import optimizer_mistakes as mistakes
 import pytest
 
-from autograder.expect import calls_to, same_array, same_value
+from autograder.errors import StudentError
+from autograder.expect import same_array, same_value, trusted_function
+from utils.rules import READ_ONLY_MESSAGE, RULE_INPUTS, RULE_NO_INVERSE
+from utils.selfchecks.optimizers import DEFAULTS, INVERSE_FUNCTIONS, RULE_CONFIG, STATE_KEYS
 
-RULE_HYPER = {  # hyper-parameters drawn per test (names -> (low, high))
-    "sgd": {"learning_rate": (1e-3, 0.5)},
-    "sgd_momentum": {"learning_rate": (1e-3, 0.5), "momentum": (0.5, 0.99)},
-    "nesterov_momentum": {"learning_rate": (1e-3, 0.5), "momentum": (0.5, 0.99)},
-    "adagrad": {"learning_rate": (1e-3, 0.5), "epsilon": (1e-10, 1e-6)},
-    "rmsprop": {"learning_rate": (1e-3, 0.5), "decay_rate": (0.8, 0.999),
-                "epsilon": (1e-8, 1e-6)},
-    "adadelta": {"learning_rate": (0.5, 2.0), "rho": (0.8, 0.99), "epsilon": (1e-7, 1e-5)},
-    "adam": {"learning_rate": (1e-3, 0.5), "beta1": (0.5, 0.95), "beta2": (0.9, 0.9999),
-             "epsilon": (1e-8, 1e-6)},
+STEPS = 10  # steps per random trajectory
+RTOL = 1e-7  # relative to each step (and state value)
+
+#: Hyper-parameter ranges of the random parts (name -> (low, high)), away from edge cases.
+RANDOM_HYPER = {
+    "sgd": {"learning_rate": (0.01, 0.5)},
+    "sgd_momentum": {"learning_rate": (0.01, 0.5), "momentum": (0.5, 0.95)},
+    "nesterov_momentum": {"learning_rate": (0.01, 0.5), "momentum": (0.5, 0.95)},
+    "adagrad": {"learning_rate": (0.01, 0.5), "epsilon": (1e-3, 1e-2)},
+    "rmsprop": {"learning_rate": (0.001, 0.1), "decay_rate": (0.6, 0.9),
+                "epsilon": (1e-3, 1e-2)},
+    "adadelta": {"learning_rate": (0.5, 1.5), "rho": (0.6, 0.95), "epsilon": (1e-4, 1e-2)},
+    "adam": {"learning_rate": (0.001, 0.1), "beta1": (0.6, 0.95), "beta2": (0.9, 0.999),
+             "epsilon": (1e-3, 1e-2)},
 }
+ADAPTIVE = ("adagrad", "rmsprop", "adadelta", "adam")
+
+# Fixed inputs, the same for every student.
+DEFAULTS_W = np.array([0.5, -1.0, 2.0, 0.0, 1.5])
+DEFAULTS_DW = np.array([3.0, -2.0, 4.0, 5.0, -6.0])
+EDGE_W = np.zeros(4)
+EDGE_GRADIENTS = [np.array([2.0, 1e-9, 0.0, -0.5]), np.array([0.0, 3.0, 1e-9, -0.5])]
+EDGE_HYPER = {"learning_rate": 0.1, "momentum": 0.9, "decay_rate": 0.9, "rho": 0.9,
+              "beta1": 0.9, "beta2": 0.999, "epsilon": 0.5}
+ADAM_FIRST_W = np.array([1.0, -2.0, 0.5, 3.0])
+ADAM_FIRST_DW = np.array([3.0, -4.0, 2.5, -2.0])
+ADAM_FIRST_CONFIG = {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95}
+
+VALUES_FIRST = ("this check counts once your function computes right values in another check "
+                "of this test, and none did")
 
 
-def _hyper(rng, name):
-    return {key: float(rng.uniform(low, high)) for key, (low, high) in RULE_HYPER[name].items()}
+# ---- shared helpers ---------------------------------------------------------------------------
+def _require(condition: bool, message: str) -> None:
+    """Fail the part with ``message`` (plain raise: no assert rewriting under pytest)."""
+    if not condition:
+        raise AssertionError(message)
 
 
-def _trajectory_matches(student, reference, name, rng, shape, steps, config):
-    """Run both rules for ``steps`` steps on the same gradients; compare w and config."""
-    w_s = w_r = rng.normal(size=shape)
-    config_s = config_r = config  # each call receives an encoded copy
-    for step in range(1, steps + 1):
-        dw = rng.normal(scale=rng.choice([0.01, 1.0, 30.0]), size=shape)
-        out_s = getattr(student, name)(w_s, dw, config_s)
+def _rule_part(partial, name: str, check) -> None:
+    """A part for a stated rule (inputs, no inverse): pays only after a value part passed."""
+    earned = any(p.passed for p in partial.parts)
+    with partial.part(name):
+        _require(earned, VALUES_FIRST)
+        check()
+
+
+def _read_only_call(student, name: str, *args, **kwargs):
+    """``student.name`` on read-only inputs; a write into one becomes the rule's message."""
+    try:
+        return student.call_read_only(name, *args, **kwargs)
+    except StudentError as error:
+        if error.type_name == "ValueError" and READ_ONLY_MESSAGE in error.message:
+            raise AssertionError(f"it wrote into an input ({error.message})") from None
+        raise
+
+
+def _pair(out, name: str):
+    _require(isinstance(out, tuple) and len(out) == 2,
+             f"{name} must return a pair (next_w, config), got {type(out).__name__}")
+    _require(isinstance(out[1], dict), f"{name} must return the config dict as its second "
+             f"value, got {type(out[1]).__name__}")
+    return out
+
+
+def _as_step(got_w, w_before, expected_w, what: str) -> np.ndarray:
+    """The step ``got_w - w_before`` once ``got_w`` is a float array of the right shape."""
+    if type(got_w) is not np.ndarray or got_w.shape != expected_w.shape or \
+            got_w.dtype.kind != "f":
+        same_array(got_w, expected_w, dtype_kind="f", what=what)  # fails with a message
+    return got_w - w_before
+
+
+def _uniform(rng, low: float, high: float) -> float:
+    if low > 0 and high / low > 10:
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))  # log-uniform
+    return float(rng.uniform(low, high))
+
+
+def _hyper(rng, name: str) -> dict:
+    return {key: _uniform(rng, *bounds) for key, bounds in RANDOM_HYPER[name].items()}
+
+
+def _gradient(rng, shape) -> np.ndarray:
+    """Entries of magnitude 2 to 6 with random signs (far from the zero/tiny edge cases)."""
+    return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(2.0, 6.0, size=shape)
+
+
+def _state(rng, name: str, shape) -> dict:
+    """A state already in config (a rule resuming), with positive caches."""
+    draw = {"velocity": lambda: rng.normal(scale=0.5, size=shape),
+            "cache": lambda: rng.uniform(4.0, 36.0, size=shape),
+            "delta_cache": lambda: rng.uniform(0.01, 0.1, size=shape),
+            "m": lambda: rng.normal(scale=2.0, size=shape),
+            "v": lambda: rng.uniform(4.0, 36.0, size=shape),
+            "t": lambda: int(rng.integers(3, 30))}
+    return {key: draw[key]() for key in STATE_KEYS[name]}
+
+
+def _documented(config: dict, expected: dict, name: str, keys, what: str) -> None:
+    """The documented ``keys`` of ``config`` hold the values of ``expected``."""
+    for key in keys:
+        _require(key in config, f"{what}: config has no {key!r}; {name} {RULE_CONFIG}")
+        same_value(config[key], expected[key], rtol=RTOL, atol=1e-12,
+                   what=f"{what}: config[{key!r}]")
+
+
+def _same_one_step(name, w, dw, config, next_s, next_r, what: str) -> None:
+    """One step of the student's rule against the reference's, named mistakes included."""
+    got = _as_step(next_s, w, next_r, "next_w")
+    try:
+        same_array(got, next_r - w, rtol=RTOL, atol=0.0, dtype_kind="f", what=what)
+    except AssertionError as failure:
+        extra = mistakes.explain_rule(name, w, [dw], config, [got])
+        raise AssertionError(f"{failure}{extra}") from None
+
+
+def _compare_steps(student, reference, name, w0, gradients, config) -> None:
+    """Both rules from ``w0`` through ``gradients``, each continuing from its own config;
+    the steps next_w - w must agree. Names a known mistake when one explains the steps."""
+    w_s = w_r = np.asarray(w0, dtype=np.float64)
+    config_s, config_r = dict(config), dict(config)
+    observed = []
+    for step, dw in enumerate(gradients, start=1):
+        next_s, config_s = _pair(getattr(student, name)(w_s, dw, config_s), name)
+        next_r, config_r = getattr(reference, name)(w_r, dw, config_r)
+        what = f"the step next_w - w at step {step}"
+        got = _as_step(next_s, w_s, next_r, f"next_w after step {step}")
+        observed.append(got)
+        try:
+            same_array(got, next_r - w_r, rtol=RTOL, atol=0.0, dtype_kind="f", what=what)
+        except AssertionError as failure:
+            extra = mistakes.explain_rule(name, w0, gradients, config, observed)
+            raise AssertionError(f"{failure}{extra}") from None
+        w_s, w_r = next_s, next_r
+
+
+def _compare_state(student, reference, name, w0, gradients, config) -> None:
+    """The documented state keys after every step (each side continuing from its own)."""
+    w_s = w_r = np.asarray(w0, dtype=np.float64)
+    config_s, config_r = dict(config), dict(config)
+    seen: dict[str, list] = {key: [] for key in STATE_KEYS[name]}
+    for step, dw in enumerate(gradients, start=1):
+        w_s, config_s = _pair(getattr(student, name)(w_s, dw, config_s), name)
         w_r, config_r = getattr(reference, name)(w_r, dw, config_r)
-        assert isinstance(out_s, tuple) and len(out_s) == 2, \
-            f"{name} must return a pair (next_w, config), got {type(out_s).__name__}"
-        w_s, config_s = out_s
-        same_array(w_s, w_r, rtol=1e-7, atol=1e-12, dtype_kind="f",
-                   what=f"next_w after step {step}")
-    same_value(config_s, config_r, rtol=1e-7, atol=1e-12, what="the returned config")
+        for key in STATE_KEYS[name]:
+            seen[key].append(config_s.get(key))
+            try:
+                _documented(config_s, config_r, name, (key,), f"after step {step}")
+            except AssertionError as failure:
+                extra = mistakes.explain_rule(name, w0, gradients, config, seen[key], key)
+                raise AssertionError(f"{failure}{extra}") from None
 
 
-def _rule_test(student, reference, rng, partial, name):
-    with partial.part("config=None fills in the defaults and takes one correct step"):
-        _trajectory_matches(student, reference, name, rng, (5,), 1, None)
-    with partial.part("ten steps on a (4, 3) array with drawn hyper-parameters"):
-        _trajectory_matches(student, reference, name, rng, (4, 3), 10, _hyper(rng, name))
-    with partial.part("thirty steps on a vector, state carried in config"):
-        _trajectory_matches(student, reference, name, rng, (7,), 30, _hyper(rng, name))
-    with partial.part("w and dw are not changed in place"):
-        w, dw = rng.normal(size=6), rng.normal(size=6)
-        result, after = student.call_reporting_inputs(name, w, dw, _hyper(rng, name))
-        assert isinstance(result, tuple) and len(result) == 2, f"{name} must return a pair"
-        assert np.array_equal(after[0], w) and np.array_equal(after[1], dw), \
-            f"{name} changed w or dw in place; compute next_w as a new array"
+# ---- the update rules ---------------------------------------------------------------------------
+def _rule_test(student, reference, rng, partial, name: str) -> None:
+    hyper_keys = tuple(DEFAULTS[name])
+    with partial.part("config=None: the documented defaults are filled in, one step"):
+        next_s, config_s = _pair(getattr(student, name)(DEFAULTS_W, DEFAULTS_DW), name)
+        next_r, config_r = getattr(reference, name)(DEFAULTS_W, DEFAULTS_DW)
+        _same_one_step(name, DEFAULTS_W, DEFAULTS_DW, DEFAULTS[name], next_s, next_r,
+                       f"the step next_w - w with the defaults {DEFAULTS[name]}")
+        _documented(config_s, config_r, name, hyper_keys, "after config=None")
+
+    with partial.part("a given config is kept (setdefault) and a state in it is continued"):
+        w, dw = rng.normal(size=(3, 2)), _gradient(rng, (3, 2))
+        given = {**_hyper(rng, name), **_state(rng, name, (3, 2))}
+        if "epsilon" in given:
+            given["epsilon"] = 1e-12 if name != "adadelta" else 1e-5
+        next_s, config_s = _pair(getattr(student, name)(w, dw, dict(given)), name)
+        next_r, config_r = getattr(reference, name)(w, dw, dict(given))
+        _same_one_step(name, w, dw, given, next_s, next_r,
+                       "the step next_w - w from the given config")
+        _documented(config_s, config_r, name, hyper_keys, "the given hyper-parameters")
+
+    with partial.part(f"{STEPS} steps on a (4, 3) array with drawn hyper-parameters"):
+        gradients = [_gradient(rng, (4, 3)) for _ in range(STEPS)]
+        _compare_steps(student, reference, name, rng.normal(size=(4, 3)), gradients,
+                       _hyper(rng, name))
+
+    if STATE_KEYS[name]:
+        keys = ", ".join(STATE_KEYS[name])
+        with partial.part(f"the state in config ({keys}) after each of {STEPS} steps"):
+            gradients = [_gradient(rng, (5,)) for _ in range(STEPS)]
+            _compare_state(student, reference, name, rng.normal(size=5), gradients,
+                           _hyper(rng, name))
+
+    if name in ADAPTIVE:
+        with partial.part("zero and tiny gradient entries with epsilon = 0.5 (where epsilon "
+                          "sits)"):
+            config = {key: EDGE_HYPER[key] for key in DEFAULTS[name]}
+            _compare_steps(student, reference, name, EDGE_W, EDGE_GRADIENTS, config)
+
+    if name == "adam":
+        with partial.part("the first step is bias-corrected with t = 1 (config['t'] is 1)"):
+            next_s, config_s = _pair(student.adam(ADAM_FIRST_W, ADAM_FIRST_DW,
+                                                  dict(ADAM_FIRST_CONFIG)), name)
+            next_r, config_r = reference.adam(ADAM_FIRST_W, ADAM_FIRST_DW,
+                                              dict(ADAM_FIRST_CONFIG))
+            _same_one_step("adam", ADAM_FIRST_W, ADAM_FIRST_DW,
+                           {**DEFAULTS["adam"], **ADAM_FIRST_CONFIG}, next_s, next_r,
+                           "the first step (the corrected moments are dw and dw^2, so each "
+                           "entry moves about learning_rate)")
+            _documented(config_s, config_r, name, ("t",), "after the first step")
+
+    def inputs_kept():
+        w, dw = rng.normal(size=(2, 3)), _gradient(rng, (2, 3))
+        got, _ = _pair(_read_only_call(student, name, w, dw), name)
+        same_array(got, _pair(getattr(student, name)(w, dw), name)[0], rtol=0, atol=0,
+                   what="next_w from read-only w and dw (it must equal next_w from writable "
+                        "copies)")
+
+    _rule_part(partial, f"w and dw: {name} {RULE_INPUTS} (read-only inputs, config=None)",
+               inputs_kept)
 
 
 @pytest.mark.points(1)
@@ -96,106 +283,209 @@ def test_adadelta(student, reference, rng, partial):
 @pytest.mark.points(3)
 def test_adam(student, reference, rng, partial):
     _rule_test(student, reference, rng, partial, "adam")
-    with partial.part("the step counter t starts at 1 (bias correction 1 - beta^t)"):
-        w, dw = rng.normal(size=3), rng.normal(size=3)
-        next_w, config = student.adam(w, dw, {"learning_rate": 0.1})
-        same_array(next_w, w - 0.1 * dw / (np.abs(dw) + 1e-8), rtol=1e-7, dtype_kind="f",
-                   what="next_w after the first step (the corrected moments are dw and dw^2)")
-        assert config.get("t") == 1, f"config['t'] should be 1 after one step, got " \
-                                     f"{config.get('t')!r}"
 
 
-def _regression(rng, n, d):
+# ---- the training loop, with the suite's own (trusted) update rules -----------------------------
+PLAIN_STEP = trusted_function(
+    "def plain_step(w, dw, config):\n"
+    "    return w - config['learning_rate'] * dw, config\n")
+# Returns a NEW dict with a step counter: a loop that drops the returned config keeps t at 1.
+COUNTING_STEP = trusted_function(
+    "def counting_step(w, dw, config):\n"
+    "    config = dict(config)\n"
+    "    config['t'] = config.get('t', 0) + 1\n"
+    "    return w - config['learning_rate'] / config['t'] * dw, config\n")
+
+
+def _regression(rng, n: int, d: int):
     X = rng.normal(size=(n, d))
     return X, X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
 
 
+def _train_pair(got, what: str):
+    _require(isinstance(got, tuple) and len(got) == 2,
+             f"train_minibatch must return a pair (w, losses), got {type(got).__name__}")
+    return got
+
+
+def _same_training(got, expected, what: str) -> None:
+    w, losses = _train_pair(got, what)
+    try:
+        same_array(losses, expected[1], rtol=RTOL, atol=1e-12, dtype_kind="f",
+                   what=f"the per-step losses ({what})")
+    except AssertionError as failure:
+        extra = ""
+        if type(losses) is np.ndarray and losses.shape == expected[1].shape:
+            if len(losses) > 1 and np.allclose(losses[:-1], expected[1][1:], rtol=1e-7):
+                extra = " (they match the losses AFTER each update: record the loss before it)"
+        raise AssertionError(f"{failure}{extra}") from None
+    same_array(w, expected[0], rtol=RTOL, atol=1e-12, dtype_kind="f",
+               what=f"the final w ({what})")
+
+
 @pytest.mark.points(3)
 def test_train_minibatch(student, reference, rng, partial):
-    cases = [("sgd, batches that divide N", 64, 3, "sgd", {"learning_rate": 0.05}, 16, 3),
-             ("sgd, a smaller last batch", 50, 4, "sgd", {"learning_rate": 0.02}, 16, 4),
-             ("sgd, batch_size 1", 9, 2, "sgd", {"learning_rate": 0.01}, 1, 2),
-             ("sgd_momentum, full batch", 30, 5, "sgd_momentum",
-              {"learning_rate": 0.01, "momentum": 0.8}, 30, 5)]
-    for description, n, d, rule, config, batch_size, epochs in cases:
-        with partial.part(description):
-            X, y = _regression(rng, n, d)
-            seed = int(rng.integers(1000))
-            got = student.train_minibatch(X, y, rule, dict(config), batch_size=batch_size,
-                                          num_epochs=epochs, seed=seed)
-            expected = reference.train_minibatch(X, y, rule, dict(config),
-                                                 batch_size=batch_size, num_epochs=epochs,
-                                                 seed=seed)
-            assert isinstance(got, tuple) and len(got) == 2, \
-                "train_minibatch must return a pair (w, losses)"
-            same_array(got[1], expected[1], rtol=1e-7, atol=1e-10, dtype_kind="f",
-                       what="the per-step losses")
-            same_array(got[0], expected[0], rtol=1e-7, atol=1e-10, dtype_kind="f",
-                       what="the final w")
-    with partial.part("the caller's X, y and config are not changed"):
-        X, y = _regression(rng, 20, 2)
-        config = {"learning_rate": 0.1}
-        _, after = student.call_reporting_inputs("train_minibatch", X, y, "sgd", config, 8, 2, 3)
-        assert np.array_equal(after[0], X) and np.array_equal(after[1], y), \
-            "train_minibatch changed X or y"
-        assert after[3] == config, "train_minibatch changed the caller's config; copy it first"
+    with partial.part("full batch (the order does not matter): losses and final w"):
+        n, d = int(rng.integers(20, 40)), int(rng.integers(2, 5))
+        X, y = _regression(rng, n, d)
+        args = (X, y, PLAIN_STEP, {"learning_rate": _uniform(rng, 0.02, 0.1)})
+        kwargs = {"batch_size": n, "num_epochs": 4, "seed": int(rng.integers(1000))}
+        _same_training(student.train_minibatch(*args, **kwargs),
+                       reference.train_minibatch(*args, **kwargs), "full batch")
+
+    with partial.part("the loop goes on with the config the rule returns (a rule that "
+                      "returns a new dict)"):
+        n = int(rng.integers(10, 20))
+        X, y = _regression(rng, n, 3)
+        args = (X, y, COUNTING_STEP, {"learning_rate": _uniform(rng, 0.05, 0.2)})
+        kwargs = {"batch_size": n, "num_epochs": 6, "seed": int(rng.integers(1000))}
+        got = student.train_minibatch(*args, **kwargs)
+        try:
+            _same_training(got, reference.train_minibatch(*args, **kwargs),
+                           "w, config = update_rule(w, dw, config) at every step")
+        except AssertionError as failure:  # with the config dropped, t stays 1: plain steps
+            dropped = reference.train_minibatch(X, y, PLAIN_STEP, *args[3:], **kwargs)
+            extra = " (they match a loop that drops the config the rule returns)" if \
+                mistakes.same_training(got, dropped) else ""
+            raise AssertionError(f"{failure}{extra}") from None
+
+    with partial.part("the order: one rng.permutation(N) per epoch of "
+                      "np.random.default_rng(seed), every sample once per epoch"):
+        n, epochs, seed = 9, 3, int(rng.integers(1000))
+        y = rng.permutation(np.arange(1.0, n + 1.0))  # distinct: a loss names its sample
+        X = rng.normal(size=(n, 2))
+        args = (X, y, PLAIN_STEP, {"learning_rate": 0.0})
+        kwargs = {"batch_size": 1, "num_epochs": epochs, "seed": seed}
+        _, losses = _train_pair(student.train_minibatch(*args, **kwargs), "order")
+        expected = reference.train_minibatch(*args, **kwargs)[1]
+        try:
+            same_array(losses, expected, rtol=RTOL, atol=0.0, dtype_kind="f",
+                       what="the per-step losses with learning_rate 0 and batch_size 1 (each "
+                            "is y[i]^2 of the sample visited)")
+        except AssertionError as failure:
+            extra = mistakes.explain_order(losses, y, epochs, seed)
+            raise AssertionError(f"{failure}{extra}") from None
+
+    with partial.part("a last batch smaller than batch_size: its own mean (identical "
+                      "samples, so the order does not matter)"):
+        x, target = rng.normal(size=3), float(rng.normal())
+        X, y = np.tile(x, (10, 1)), np.full(10, target)
+        args = (X, y, PLAIN_STEP, {"learning_rate": 0.2 / float(x @ x)})
+        kwargs = {"batch_size": 4, "num_epochs": 2, "seed": int(rng.integers(1000))}
+        got = _train_pair(student.train_minibatch(*args, **kwargs), "last batch")
+        expected = reference.train_minibatch(*args, **kwargs)
+        _require(type(got[1]) is np.ndarray and got[1].shape == expected[1].shape,
+                 "10 samples in batches of 4 make 3 steps per epoch (4, 4 and 2 samples), 6 "
+                 f"in 2 epochs: expected losses of shape {expected[1].shape}, got "
+                 f"{getattr(got[1], 'shape', type(got[1]).__name__)}")
+        _same_training(got, expected, "divide by the batch's own size, len(rows)")
+
+    def inputs_kept():
+        X, y = _regression(rng, 12, 2)
+        args = (X, y, PLAIN_STEP, {"learning_rate": 0.05})
+        kwargs = {"batch_size": 5, "num_epochs": 2, "seed": 7}
+        got = _train_pair(_read_only_call(student, "train_minibatch", *args, **kwargs), "")
+        same_value(got, _train_pair(student.train_minibatch(*args, **kwargs), ""), rtol=0,
+                   atol=0, what="the result from read-only X, y and config (it must equal the "
+                                "result from writable copies)")
+
+    _rule_part(partial, f"X, y and config: train_minibatch {RULE_INPUTS} (read-only inputs)",
+               inputs_kept)
 
 
-
-
-def _spd(rng, k, condition=10.0):
+# ---- Newton's step ------------------------------------------------------------------------------
+def _spd(rng, k: int, condition: float) -> np.ndarray:
     Q, _ = np.linalg.qr(rng.normal(size=(k, k)))
     return Q @ np.diag(np.logspace(0, np.log10(condition), k)) @ Q.T
 
 
 @pytest.mark.points(2)
 def test_newton_step(student, reference, rng, partial):
-    for k, condition in [(2, 5.0), (6, 100.0), (20, 1e6)]:
-        with partial.part(f"k={k}, Hessian condition number {condition:g}"):
-            H, grad, theta = _spd(rng, k, condition), rng.normal(size=k), rng.normal(size=k)
-            same_array(student.newton_step(theta, grad, H), reference.newton_step(theta, grad, H),
-                       rtol=1e-6, atol=1e-8, dtype_kind="f", what="theta_new")
-    with partial.part("an indefinite Hessian (a saddle) is used as given"):
-        H = np.diag([2.0, -1.0, 0.5])
-        theta, grad = rng.normal(size=3), rng.normal(size=3)
+    def same_newton(theta, grad, H, what):
         same_array(student.newton_step(theta, grad, H), reference.newton_step(theta, grad, H),
-                   rtol=1e-8, dtype_kind="f", what="theta_new")
-    with partial.part("uses a linear solve, not an explicit inverse"):
-        H, grad, theta = _spd(rng, 4), rng.normal(size=4), rng.normal(size=4)
-        same_array(student.newton_step(theta, grad, H), reference.newton_step(theta, grad, H),
-                   rtol=1e-8, dtype_kind="f", what="theta_new")  # a stub cannot pass
-        calls = calls_to(student.source("newton_step"), ("inv", "pinv"))
-        assert not calls, "found " + ", ".join(calls) + ": use np.linalg.solve instead"
+                   rtol=1e-6, atol=1e-10, dtype_kind="f", what=what)
+
+    with partial.part("a random positive definite Hessian"):
+        k = int(rng.integers(3, 7))
+        same_newton(rng.normal(size=k), rng.normal(size=k), _spd(rng, k, 50.0), "theta_new")
+    with partial.part("fixed edge cases: one parameter, and a saddle (an indefinite Hessian "
+                      "used as given)"):
+        same_newton(np.array([2.0]), np.array([3.0]), np.array([[4.0]]), "theta_new for k = 1")
+        same_newton(np.array([1.0, 2.0, -1.0]), np.array([2.0, 1.0, 0.5]),
+                    np.diag([2.0, -1.0, 0.5]), "theta_new at a saddle")
+    with partial.part("20 parameters, Hessian condition number 1e4"):
+        same_newton(rng.normal(size=20), rng.normal(size=20), _spd(rng, 20, 1e4), "theta_new")
+
+    def inputs_kept():
+        theta, grad, H = rng.normal(size=4), rng.normal(size=4), _spd(rng, 4, 10.0)
+        same_array(_read_only_call(student, "newton_step", theta, grad, H),
+                   student.newton_step(theta, grad, H), rtol=0, atol=0,
+                   what="theta_new from read-only inputs (it must equal theta_new from "
+                        "writable copies)")
+
+    def no_inverse():
+        calls = student.calls("newton_step", INVERSE_FUNCTIONS)
+        _require(not calls, "found " + ", ".join(calls))
+
+    _rule_part(partial, f"theta, grad and hessian: newton_step {RULE_INPUTS} (read-only "
+                        "inputs)", inputs_kept)
+    _rule_part(partial, f"newton_step: {RULE_NO_INVERSE} (read from your code)", no_inverse)
 
 
-def _pairs(rng, k, m):
-    """m pairs (s, y = A s) of a random SPD A: positive curvature s.y > 0."""
+# ---- L-BFGS -------------------------------------------------------------------------------------
+def _pairs(rng, k: int, m: int, scales=None):
+    """m pairs (s, y = A s) of a random SPD A, oldest first: s.y > 0."""
     A = _spd(rng, k, 50.0)
-    S = [rng.normal(size=k) for _ in range(m)]
+    S = [rng.normal(size=k) * (1.0 if scales is None else scales[i]) for i in range(m)]
     return S, [A @ s for s in S]
+
+
+def _same_direction(student, reference, grad, S, Y, what: str) -> None:
+    got = student.lbfgs_direction(grad, S, Y)
+    try:
+        same_array(got, reference.lbfgs_direction(grad, S, Y), rtol=1e-7, atol=1e-10,
+                   dtype_kind="f", what=what)
+    except AssertionError as failure:
+        extra = mistakes.explain_direction(grad, S, Y, got) \
+            if type(got) is np.ndarray and got.shape == grad.shape else ""
+        raise AssertionError(f"{failure}{extra}") from None
 
 
 @pytest.mark.points(3)
 def test_lbfgs_direction(student, reference, rng, partial):
-    with partial.part("no history: -grad"):
-        grad = rng.normal(size=4)
-        same_array(student.lbfgs_direction(grad, [], []), -grad, rtol=1e-12, dtype_kind="f",
-                   what="the direction")
-    for k, m in [(3, 1), (10, 5), (30, 8)]:
-        with partial.part(f"{m} pair(s) in {k} dimensions"):
-            S, Y = _pairs(rng, k, m)
-            grad = rng.normal(size=k)
-            same_array(student.lbfgs_direction(grad, S, Y), reference.lbfgs_direction(grad, S, Y),
-                       rtol=1e-7, atol=1e-10, dtype_kind="f", what="the direction")
-    with partial.part("the order of the history matters (oldest pair first)"):
+    with partial.part("no history gives -grad; one pair worked by hand"):
+        grad = np.array([1.0, -2.0, 0.5])
+        same_array(student.lbfgs_direction(grad, [], []), -grad, rtol=1e-12, atol=0,
+                   dtype_kind="f", what="the direction with no history")
+        _same_direction(student, reference, np.array([1.0, 1.0]), [np.array([1.0, 0.0])],
+                        [np.array([2.0, 0.0])], "the direction for s = (1, 0), y = (2, 0)")
+    with partial.part("a few pairs in a few dimensions"):
+        k, m = int(rng.integers(4, 10)), int(rng.integers(2, 6))
+        S, Y = _pairs(rng, k, m)
+        _same_direction(student, reference, rng.normal(size=k), S, Y, "the direction")
+    with partial.part("the lists hold the oldest pair first (for grad = newest y the "
+                      "direction is minus newest s)"):
         S, Y = _pairs(rng, 6, 4)
-        grad = Y[-1]
-        same_array(student.lbfgs_direction(grad, S, Y), -S[-1], rtol=1e-7, atol=1e-10,
-                   dtype_kind="f", what="the direction for grad = newest y (secant equation)")
-    with partial.part("grad and the history lists are not changed"):
+        got = student.lbfgs_direction(Y[-1], S, Y)
+        try:
+            same_array(got, -S[-1], rtol=1e-7, atol=1e-10, dtype_kind="f",
+                       what="the direction for grad = newest y (the secant equation H y = s)")
+        except AssertionError as failure:
+            extra = mistakes.explain_direction(Y[-1], S, Y, got) \
+                if type(got) is np.ndarray and got.shape == (6,) else ""
+            raise AssertionError(f"{failure}{extra}") from None
+    with partial.part("pairs of different scales: H0 = gamma I from the newest pair"):
+        S, Y = _pairs(rng, 8, 5, scales=[30.0, 10.0, 3.0, 1.0, 0.3])
+        _same_direction(student, reference, rng.normal(size=8), S, Y, "the direction")
+
+    def inputs_kept():
         S, Y = _pairs(rng, 5, 3)
         grad = rng.normal(size=5)
-        _, after = student.call_reporting_inputs("lbfgs_direction", grad, S, Y)
-        assert np.array_equal(after[0], grad), "lbfgs_direction changed grad in place"
-        assert len(after[1]) == 3 and all(np.array_equal(a, b) for a, b in zip(after[1], S, strict=True)), \
-            "lbfgs_direction changed the s history"
+        same_array(_read_only_call(student, "lbfgs_direction", grad, S, Y),
+                   student.lbfgs_direction(grad, S, Y), rtol=0, atol=0,
+                   what="the direction from read-only inputs (it must equal the direction "
+                        "from writable copies)")
+
+    _rule_part(partial, f"grad and the history lists: lbfgs_direction {RULE_INPUTS} "
+                        "(read-only inputs)", inputs_kept)
+
