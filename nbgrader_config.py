@@ -21,3 +21,8 @@ c.CourseDirectory.db_assignments = [
 # Student notebooks must still open after nbgrader strips solutions: stubs raise inside bodies.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# nbgrader autograde: the first test cell grades the whole submission with the hidden suite
+# (autograder/nbgrader_bridge.py), within the grader's own budget (autograder.limits.time_budget:
+# 100 s at most, for code that hangs); a cell stopped earlier than that would score 0 where
+# `python -m autograder grade` gives partial credit. nbgrader's default is 30 s per cell.
+c.Execute.timeout = 180
