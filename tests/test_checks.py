@@ -13,7 +13,6 @@ from utils.checks import (
     SelfCheckFailed,
     expect_array,
     expect_close,
-    python_loops,
 )
 from utils.selfchecks import knn
 
@@ -66,20 +65,6 @@ def test_student_errors_are_reported_with_their_line(capsys):
     with pytest.raises(SelfCheckFailed):
         check.report()
     assert "raised ZeroDivisionError" in capsys.readouterr().out
-
-
-def test_python_loops_finds_loops_and_comprehensions():
-    def looped(x):
-        total = 0
-        for v in x:
-            total += v
-        return [v for v in x], total
-
-    def vectorised(x):
-        return np.sum(x)
-
-    assert len(python_loops(looped)) == 2
-    assert python_loops(vectorised) == []
 
 
 def _cdist_version(X_train, X):

@@ -22,9 +22,6 @@ An unimplemented function can never pass: every case must call the function, and
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,22 +189,3 @@ def expect(condition: bool, message: str) -> None:
     """Expect a condition; the message says in words what should have held."""
     if not condition:
         raise CheckFailure(message)
-
-
-LOOP_NODES = (ast.For, ast.While, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp,
-              ast.GeneratorExp)
-
-
-def python_loops(fn: object) -> list[str]:
-    """The Python loops (for, while, comprehensions) in a function's source, as 'line N: kind'.
-
-    Reads the source with ``inspect`` (works for functions defined in notebook cells) and walks
-    its syntax tree: a loop hidden in a helper that ``fn`` calls is not seen.
-    """
-    try:
-        source = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError) as error:
-        raise CheckFailure(f"Could not read the source of {getattr(fn, '__name__', fn)} "
-                           f"({error}); define it in a notebook cell and run that cell.") from None
-    return [f"line {node.lineno}: {type(node).__name__}" for node in ast.walk(ast.parse(source))
-            if isinstance(node, LOOP_NODES)]
