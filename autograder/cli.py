@@ -21,7 +21,7 @@ import warnings
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from autograder import __version__, limits
+from autograder import __version__, commands, limits
 from autograder.backends import Backend
 from autograder.errors import GraderError
 from autograder.fixtures import student_seed
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory-mb", type=int, default=1024,
                        help="extra memory a submission may allocate, MB (default 1024)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    commands.add_all(sub)
     return parser
 
 
@@ -240,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "grade":
             return grade_command(args)
+        if hasattr(args, "run"):
+            return args.run(args)
     except KeyboardInterrupt:
         _say("interrupted; run the same command again to finish")
         return 130
