@@ -132,8 +132,18 @@ def selfcheck_imports(assignment: str) -> str:
 
 
 def visible_part(test_source: str) -> str:
-    """The part of a test cell that students see (before ``### BEGIN HIDDEN TESTS``)."""
-    return test_source.split("### BEGIN HIDDEN TESTS")[0]
+    """The test cell as students get it: every ``### BEGIN HIDDEN TESTS`` ...
+    ``### END HIDDEN TESTS`` region removed, line by line, as nbgrader's ClearHiddenTests does
+    (the hidden regions call the suite through ``autograder.nbgrader_bridge``)."""
+    kept, inside = [], False
+    for line in test_source.split("\n"):
+        if "BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "END HIDDEN TESTS" in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def graded_sources(assignment: str, replace: dict[str, str]) -> dict[str, str]:
