@@ -253,3 +253,158 @@ def test_vanishing_view_follows_depth_and_weight():
     np.testing.assert_array_equal(xs, np.arange(8))
     np.testing.assert_allclose(ys, lb.sigmoid_chain_gradients(0.5, 2.0, 7))
     assert view.live.axes.get_xlim() == (-0.5, 7.5)
+
+
+# ---------------------------------------------------------------------------------------
+# These graphs can be huge: the scalar tape (lecture 05, sections 2 and 8)
+# ---------------------------------------------------------------------------------------
+
+def test_tape_by_hand_and_its_backward_sweep():
+    tape = lb.ScalarTape()
+    x, y, z = tape.leaf(-2.0), tape.leaf(5.0), tape.leaf(-4.0)
+    f = tape.mul(tape.add(x, y), z)
+    assert tape.values[f] == -12.0
+    np.testing.assert_array_equal(tape.backward(f), [-4.0, -4.0, 3.0, -4.0, 1.0])
+    assert (tape.node_count, tape.operation_count, tape.edge_count) == (5, 2, 4)
+    u = tape.leaf(2.0)
+    g = tape.sub(tape.log(tape.exp(tape.relu(u))), tape.mul(u, u))  # u - u^2 for u > 0
+    assert tape.values[g] == pytest.approx(2.0 - 4.0)
+    assert tape.backward(g)[u] == pytest.approx(1.0 - 2 * 2.0)  # a reused node adds its paths
+    v = tape.leaf(-1.0)
+    assert tape.backward(tape.relu(v))[v] == 0.0
+
+
+@pytest.mark.parametrize("sizes, batch", [((4, 5, 3), 2), ((2, 3, 2), 1), ((3, 1, 4), 3)])
+def test_mlp_tape_matches_the_array_loss_numerical_gradients_and_the_size_formula(sizes, batch):
+    params = lb.mlp_params(sizes, seed=sum(sizes))
+    rng = np.random.default_rng(batch)
+    X = rng.normal(size=(batch, sizes[0]))
+    labels = rng.integers(0, sizes[2], size=batch)
+    tape, nodes, loss = lb.build_mlp_tape(params, X, labels)
+    assert tape.values[loss] == pytest.approx(lb.mlp_loss(params, X, labels), rel=1e-12)
+    grads = tape.backward(loss)
+    for name, value in params.items():
+        numeric = eval_numerical_gradient(lambda v, name=name: lb.mlp_loss({**params, name: v},
+                                                                           X, labels),
+                                          value.copy())
+        assert rel_error(grads[nodes[name]], numeric) < 1e-7
+    size = lb.mlp_graph_size(sizes, batch)
+    assert (size.nodes, size.operations, size.edges) == (tape.node_count, tape.operation_count,
+                                                         tape.edge_count)
+    assert size.parameters == sum(v.size for v in params.values())
+
+
+def test_what_lecture_05_prints_about_graph_sizes():
+    """Section 2 prints 218 nodes (166 operations) for the 4-5-3 network on 2 examples and
+    more than ten million nodes for 784-100-10 on 64 examples; section 8 says the backward pass
+    does about two multiply-adds per forward operation, and the numerical gradient needs two
+    forward passes per parameter."""
+    tiny, big = lb.mlp_graph_size((4, 5, 3), 2), lb.mlp_graph_size((784, 100, 10), 64)
+    assert (tiny.nodes, tiny.operations, tiny.edges) == (218, 166, 314)
+    assert big.nodes > 10_000_000 and big.parameters == 79_510
+    for size in (tiny, big):
+        assert 1.8 <= size.edges / size.operations <= 2.05
+
+
+# ---------------------------------------------------------------------------------------
+# Initialisation and the overfitting sanity check (lecture 05, sections 9 and 10)
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits_centred():
+    from utils.data import load_digits
+    split = load_digits(num_val=200, num_test=300, seed=0)
+    return (split.X_train - split.X_train.mean(axis=0)) / 16.0, split.y_train
+
+
+def test_init_std_by_scheme():
+    assert lb.init_std("zero", 50) == 0.0 and lb.init_std("small (0.01)", 50) == 0.01
+    assert lb.init_std("Xavier", 100) == pytest.approx(0.1)
+    assert lb.init_std("He", 50) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="Unknown initialisation 'LeCun'"):
+        lb.init_std("LeCun", 10)
+    with pytest.raises(ValueError, match="'relu' or 'tanh'"):
+        lb.activation_stds(np.ones((2, 3)), "He", "sigmoid")
+
+
+def test_what_lecture_05_prints_about_activation_statistics(digits_centred):
+    """Section 9: inputs of std about 0.27; with ReLU, He keeps the std steady, Xavier shrinks it
+    by about sqrt(2) per layer (0.16 to 0.02 over 8 layers), 'large' grows it about 7-fold per
+    layer, 'small' makes it vanish; with tanh, 'large' saturates near 1."""
+    X = digits_centred[0][:500]
+    assert np.std(X) == pytest.approx(0.27, abs=0.01)
+    he = lb.activation_stds(X, "He", "relu")
+    assert np.all((he > 0.2) & (he < 0.3))
+    xavier = lb.activation_stds(X, "Xavier", "relu")
+    assert round(xavier[0], 2) == 0.16 and round(xavier[-1], 2) == 0.02
+    assert np.exp(np.mean(np.log(xavier[1:] / xavier[:-1]))) == pytest.approx(2 ** -0.5, rel=0.1)
+    large = lb.activation_stds(X, "large (1.0)", "relu")
+    assert np.all((large[1:] / large[:-1] > 6) & (large[1:] / large[:-1] < 8.5))
+    assert lb.activation_stds(X, "small (0.01)", "relu")[-1] < 1e-8
+    saturated = lb.activation_stds(X, "large (1.0)", "tanh")
+    assert saturated[-1] > 0.9
+    assert np.all(lb.activation_stds(X, "zero", "relu") == 0)
+
+
+def test_two_layer_objective_gradients_match_numerical_ones():
+    rng = np.random.default_rng(5)
+    weights = {"V": rng.normal(size=(4, 6)), "c": rng.normal(size=6),
+               "U": rng.normal(size=(6, 3)), "e": rng.normal(size=3)}
+    X, labels = rng.normal(size=(7, 4)), rng.integers(0, 3, size=7)
+    loss, grads = lb.two_layer_objective(weights, X, labels)
+    assert loss == pytest.approx(lb.mlp_loss({"W1": weights["V"], "b1": weights["c"],
+                                              "W2": weights["U"], "b2": weights["e"]},
+                                             X, labels))
+    for name, value in weights.items():
+        numeric = eval_numerical_gradient(
+            lambda v, name=name: lb.two_layer_objective({**weights, name: v}, X, labels)[0],
+            value.copy())
+        assert rel_error(grads[name], numeric) < 1e-7
+
+
+def test_what_lecture_05_prints_about_training_from_each_initialisation(digits_centred):
+    """Section 9's table: zero stays at log 10 with one hidden unit, constant weights keep
+    one unit, small barely moves, large starts an order of magnitude above log 10, He ends
+    lowest and below Xavier; inputs are never modified."""
+    X, y = digits_centred
+    ends, firsts, units = {}, {}, {}
+    starts = {s: lb.init_two_layer(s, (64, 100, 10), seed=0) for s in lb.INIT_SCHEMES}
+    starts["constant 0.05"] = {k: np.full_like(v, 0.05) for k, v in starts["He"].items()}
+    for name, start in starts.items():
+        before = {k: v.copy() for k, v in start.items()}
+        history, trained = lb.train_two_layer(X, y, start, steps=100, lr=0.1, batch=100)
+        assert all(np.array_equal(before[k], start[k]) for k in start)
+        firsts[name], ends[name] = history[0], lb.two_layer_objective(trained, X, y)[0]
+        units[name] = lb.distinct_hidden_units(trained["V"])
+    assert ends["zero"] == pytest.approx(np.log(10), abs=0.01) and units["zero"] == 1
+    assert units["constant 0.05"] == 1 and ends["constant 0.05"] > 2.0
+    assert ends["small (0.01)"] > 2.0
+    assert firsts["large (1.0)"] > 10 * np.log(10)
+    for name in ("Xavier", "He"):
+        assert firsts[name] == pytest.approx(np.log(10), abs=0.1) and units[name] == 100
+    assert min(ends, key=ends.get) == "He" and ends["He"] < ends["Xavier"] < 1.0
+
+
+def test_overfitting_twenty_digits_as_lecture_05_shows(digits_centred):
+    X, y = digits_centred
+    history, fitted = lb.train_two_layer(X[:20], y[:20], lb.init_two_layer("He", (64, 100, 10)),
+                                         steps=200, lr=0.5)
+    assert history[-1] < 0.01 and history[0] > 2.0
+    assert np.all(lb.two_layer_predictions(fitted, X[:20]) == y[:20])
+
+
+def test_init_view_follows_its_controls(digits_centred):
+    view = lb.build_init_view(digits_centred[0][:200])
+    _all_axes_labelled(view)
+    view.update(activation="relu", scheme="He", gain=1.0, layers=6)
+    xs, ys = view.artists["line"].get_data()
+    np.testing.assert_array_equal(xs, np.arange(1, 7))
+    np.testing.assert_allclose(ys, lb.activation_stds(digits_centred[0][:200], "He", "relu", 6))
+    assert "std after layer 6" in view.artists["readout"].get_text()
+    view.update(activation="relu", scheme="zero", gain=2.0, layers=3)
+    assert view.artists["line"].get_ydata().min() == 1e-12  # drawn at the floor of the axis
+    assert "all exactly 0" in view.artists["readout"].get_text()
+    png = view.live.render_png()
+    view.update(activation="tanh", scheme="large (1.0)", gain=1.0, layers=8)
+    assert view.live.render_png() != png and view.live.full_draws == 1
+    assert set(view.controls) == {"activation", "scheme", "gain", "layers"}

@@ -302,3 +302,47 @@ def test_live_figure_freezes_its_layout_once_and_sends_png_bytes():
     assert [ax.get_position().bounds for ax in live.axes] == positions  # layout kept
     live.redraw()
     assert live.last_redraw_ms > 0
+
+
+# ---- recognition hard, generation easy (lecture 01, section 4) ------------------------------
+
+def test_shift_digits_moves_pixels_and_fills_with_white():
+    image = np.arange(1, 65, dtype=float).reshape(1, 64)
+    grid = image.reshape(8, 8)
+    right = lk.shift_digits(image, 1, 0).reshape(8, 8)
+    np.testing.assert_array_equal(right[:, 1:], grid[:, :-1])
+    np.testing.assert_array_equal(right[:, 0], 0)
+    up_left = lk.shift_digits(image, -2, -1).reshape(8, 8)
+    np.testing.assert_array_equal(up_left[:-1, :-2], grid[1:, 2:])
+    assert np.all(up_left[-1] == 0) and np.all(up_left[:, -2:] == 0)
+    np.testing.assert_array_equal(lk.shift_digits(image, 0, 0), image)
+    assert image[0, 0] == 1  # the input is not changed
+    with pytest.raises(ValueError, match="out of the frame"):
+        lk.shift_digits(image, 8, 0)
+
+
+def test_what_lecture_01_says_about_recognising_shifted_digits():
+    """Lecture 01 prints 1-NN's validation accuracy on digits moved by 0, 1 and 2 pixels and
+    says: one pixel costs about a third of the accuracy, two pixels leave it barely better
+    than guessing (10 %); its figure shows validation digit 10 (a 5), recognised only unmoved."""
+    split = load_digits(num_val=200, num_test=300, seed=0)
+    shifts = [(0, 0), (1, 0), (2, 0), (0, 1), (0, 2)]
+    acc = lk.shifted_accuracy(split, shifts, k=1, metric="L2")
+    expected = {}
+    model = KNeighborsClassifier(n_neighbors=1).fit(split.X_train, split.y_train)
+    for dx, dy in shifts:  # the same measurement with numpy's roll and an explicit blank edge
+        images = np.roll(split.X_val.reshape(-1, 8, 8), (dy, dx), axis=(1, 2))
+        if dx:
+            images[:, :, :dx] = 0
+        if dy:
+            images[:, :dy, :] = 0
+        expected[dx, dy] = np.mean(model.predict(images.reshape(-1, 64)) == split.y_val)
+    assert acc == pytest.approx(expected)
+    assert acc[0, 0] >= 0.95
+    for one_pixel in ((1, 0), (0, 1)):
+        assert 0.55 <= acc[one_pixel] <= 0.8
+    for two_pixels in ((2, 0), (0, 2)):
+        assert 0.1 < acc[two_pixels] < 0.25
+    assert split.y_val[10] == 5
+    answers = [model.predict(lk.shift_digits(split.X_val[[10]], dx, dy))[0] for dx, dy in shifts]
+    assert answers[0] == 5 and 5 not in answers[1:]

@@ -301,3 +301,166 @@ def test_widget_wires_every_control_to_update(race):
     before = race.final_gaps["Adam"]
     slider.value = slider.value * 3
     assert race.final_gaps["Adam"] != before
+
+
+# ---- learning-rate schedules (lecture 04, section 10) -----------------------------------
+def test_schedules_by_hand():
+    t = np.arange(8)
+    np.testing.assert_array_equal(lo.constant_rate(t, 0.3), np.full(8, 0.3))
+    np.testing.assert_allclose(lo.step_decay(t, 1.0, every=3, factor=0.5),
+                               [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25])
+    np.testing.assert_allclose(lo.exponential_decay(t, 2.0, gamma=0.5), 2.0 * 0.5 ** t)
+    np.testing.assert_allclose(lo.cosine_decay([0, 50, 100, 150], 0.2, 100), [0.2, 0.1, 0.0, 0.0],
+                               atol=1e-15)
+    np.testing.assert_allclose(lo.cosine_decay(25, 1.0, 100, final_lr=0.5), 0.5 + 0.25 * (1 + np.sqrt(0.5)))
+    warm = lo.warmup_cosine(np.arange(12), 1.0, warmup_steps=4, total_steps=12)
+    np.testing.assert_allclose(warm[:4], [0.25, 0.5, 0.75, 1.0])  # step 0 already moves
+    np.testing.assert_allclose(warm[4:], lo.cosine_decay(np.arange(8), 1.0, 8))
+    assert np.all(np.diff(warm[3:]) <= 0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: lo.step_decay(1, 0.1, every=0), "every >= 1"),
+    (lambda: lo.exponential_decay(1, 0.1, gamma=1.5), "0 < gamma <= 1"),
+    (lambda: lo.cosine_decay(1, 0.1, total_steps=0), "total_steps >= 1"),
+    (lambda: lo.warmup_cosine(1, 0.1, warmup_steps=10, total_steps=10), "warmup_steps < total"),
+    (lambda: lo.schedule_rates("linear", 10, 0.1), "Unknown schedule 'linear'"),
+])
+def test_bad_schedule_settings_are_explained(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_schedules_match_torch_lr_schedulers():
+    torch = pytest.importorskip("torch")
+    param = torch.zeros(1, requires_grad=True)
+
+    def torch_rates(make, steps):
+        optimizer = torch.optim.SGD([param], lr=0.1)
+        scheduler = make(optimizer)
+        rates = []
+        for _ in range(steps):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        return np.array(rates)
+
+    t = np.arange(40)
+    np.testing.assert_allclose(
+        lo.step_decay(t, 0.1, every=10, factor=0.5),
+        torch_rates(lambda o: torch.optim.lr_scheduler.StepLR(o, 10, gamma=0.5), 40), rtol=1e-12)
+    np.testing.assert_allclose(
+        lo.exponential_decay(t, 0.1, gamma=0.9),
+        torch_rates(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), 40),
+        rtol=1e-9)
+    np.testing.assert_allclose(
+        lo.cosine_decay(t, 0.1, total_steps=40),
+        torch_rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=40), 40),
+        rtol=1e-9, atol=1e-12)
+
+
+def test_schedule_rates_has_the_lectures_settings():
+    rates = {name: lo.schedule_rates(name, 200, 0.05, warmup_steps=20) for name in lo.SCHEDULES}
+    assert all(r.shape == (200,) and r[0] > 0 for r in rates.values())
+    assert rates["step"][49] == 0.05 and rates["step"][50] == 0.025
+    assert rates["exponential"][-1] == pytest.approx(0.05 * 0.01 ** (199 / 200))
+    assert rates["cosine"].max() == 0.05 and rates["warm-up + cosine"][0] == pytest.approx(0.0025)
+    assert rates["warm-up + cosine"].max() == pytest.approx(0.05)
+
+
+def test_steep_bowl_gradient_curvature_and_minimum():
+    p = np.array([-1.3, 0.7])
+    value, gradient = lo.steep_bowl(p)
+    numeric = eval_numerical_gradient(lambda q: float(lo.steep_bowl(q)[0]), p.copy(), h=1e-6)
+    assert rel_error(gradient, numeric) < 1e-8
+    hessian = np.stack([eval_numerical_gradient(lambda q, i=i: float(lo.steep_bowl(q)[1][i]),
+                                                p.copy(), h=1e-6) for i in range(2)])
+    assert lo.steep_bowl_curvature(p) == pytest.approx(np.linalg.eigvalsh(hessian)[-1], rel=1e-6)
+    assert lo.steep_bowl(np.zeros(2))[0] == 0 and lo.steep_bowl_curvature((0, 0)) == 20.0
+    assert lo.steep_bowl(np.zeros((3, 4, 2)))[1].shape == (3, 4, 2)
+
+
+def test_scheduled_sgd_runs_every_schedule_on_the_same_noise():
+    rates = np.stack([np.full(30, 0.02), np.full(30, 0.03)], axis=1)
+    both = lo.scheduled_sgd_gaps(rates, noise=1.0, runs=5, seed=3)
+    assert both.shape == (31, 2)
+    np.testing.assert_allclose(both[:, 1], lo.scheduled_sgd_gaps(rates[:, 1], 1.0, 5, 3))
+    # By hand: one noiseless step of size 0.01 from the start.
+    start = np.array(lo.STEEP_BOWL_START)
+    after = start - 0.01 * lo.steep_bowl(start)[1]
+    one = lo.scheduled_sgd_gaps(np.array([0.01]), noise=0.0, runs=3)
+    assert one[1] == pytest.approx(lo.steep_bowl(after)[0])
+    diverged = lo.scheduled_sgd_gaps(np.full(50, 0.5), noise=0.0, runs=2)
+    assert np.isnan(diverged[-1]) and np.isfinite(diverged[0])
+
+
+def test_what_lecture_04_says_about_schedules():
+    """Section 10 prints and says: the start's largest curvature is 50 (stable below 0.04);
+    at base 0.05 with noise 1 the constant rate ends more than ten times above every decaying
+    schedule; without noise the constant rate wins and exponential decay freezes early
+    (far above cosine); at base 0.08 every schedule without warm-up diverges within ten steps
+    and warm-up + cosine does not."""
+    assert lo.steep_bowl_curvature(lo.STEEP_BOWL_START) == pytest.approx(50.0, abs=0.5)
+    ends = {name: gaps[-1] for name, (_, gaps) in lo.schedule_race(0.05, 1.0, 20).items()}
+    decaying = [v for name, v in ends.items() if name != "constant"]
+    assert ends["constant"] > 10 * max(decaying)
+    quiet = {name: gaps[-1] for name, (_, gaps) in lo.schedule_race(0.05, 0.0, 20).items()}
+    assert min(quiet, key=quiet.get) == "constant"
+    assert quiet["exponential"] > 10 * quiet["cosine"]
+    fast = lo.schedule_race(0.08, 1.0, 20)
+    for name, (_, gaps) in fast.items():
+        if name == "warm-up + cosine":
+            assert np.all(np.isfinite(gaps)) and gaps[-1] < 0.05
+        else:
+            assert np.flatnonzero(np.isnan(gaps))[0] <= 10
+
+
+def test_schedule_view_draws_what_schedule_race_computes():
+    view = lo.schedule_view()
+    view.update(base_lr=0.08, noise=1.0, warmup_steps=20)
+    expected = lo.schedule_race(0.08, 1.0, 20)
+    for name, (rates, gaps) in expected.items():
+        np.testing.assert_allclose(view.artists["rates"][name].get_ydata(), rates)
+        np.testing.assert_allclose(view.artists["gaps"][name].get_ydata(), gaps)
+    text = view.artists["summary"].get_text()
+    assert "constant: diverged at step 6" in text and "warm-up + cosine: 5.4e-03" in text
+    styles = {(line.get_color(), line.get_linestyle(), line.get_marker())
+              for line in view.artists["gaps"].values()}
+    assert len(styles) == len(lo.SCHEDULES)  # not told apart by colour alone
+    png = view.live.render_png()
+    view.update(base_lr=0.05, noise=0.5, warmup_steps=40)
+    assert view.live.render_png() != png and view.live.full_draws == 1  # blitted
+    for ax in view.live.axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_schedule_view_widget_wires_its_sliders():
+    view = lo.schedule_view()
+    box = view.widget()
+    assert box.children[-1] is view.live.output and set(view.controls) == {
+        "base_lr", "noise", "warmup_steps"}
+    view.controls["noise"].value = 0.0
+    assert "constant: 2.3e-10" in view.artists["summary"].get_text()
+
+
+def test_race_optimizers_differ_in_marker_and_line_style_too():
+    race = lo.OptimizerRace()
+    looks = {(line.get_marker(), str(line.get_linestyle()), line.get_color())
+             for line in race.curves.values()}
+    assert len(looks) == len(lo.RACE_OPTIMIZERS)
+    assert len(set(lo.RACE_MARKERS.values())) == len(lo.RACE_OPTIMIZERS)
+
+
+# ---- Adam's caveat (lecture 04, section 8) -------------------------------------------------
+def test_adam_goes_to_the_worst_point_and_amsgrad_to_the_best():
+    """Reddi et al. (2018): with beta1 = 0 and beta2 = 1/(1 + C^2), Adam drifts to x = +1 on
+    the problem C x / -x / -x; AMSGrad reaches the optimum -1 (lecture 04 prints both)."""
+    adam = lo.online_adam_counterexample(steps=3000, C=3.0, lr=0.5)
+    amsgrad = lo.online_adam_counterexample(steps=3000, C=3.0, lr=0.5, amsgrad=True)
+    assert adam.shape == (3001,) and adam[0] == 0.0
+    assert adam[-300:].mean() > 0.95 and amsgrad[-300:].mean() < -0.95
+    assert np.all(np.abs(adam) <= 1) and np.all(np.abs(amsgrad) <= 1)
+    # The first step by hand: g = 3 at t = 1, r = 0.9 * 9, step 0.5 * 3 / sqrt(8.1).
+    assert adam[1] == pytest.approx(-0.5 * 3 / np.sqrt(0.9 * 9), rel=1e-6)
+    with pytest.raises(ValueError, match="C > 2"):
+        lo.online_adam_counterexample(C=2.0)

@@ -216,3 +216,99 @@ def test_redraws_blit_the_changing_artists_over_one_cached_background(curve):
     map_widget.update(sigma=0.25, log10_tau=2.0)
     map_widget.live.render_png()
     assert map_widget.live.full_draws == 2
+
+
+# ---- the gradients of the two losses (lecture 03, section 8) --------------------------------
+
+def _toy_classification(seed, n=8, d=5, c=4, scale=1.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    labels = rng.integers(0, c, size=n)
+    return X, labels, scale * rng.normal(size=(d, c))
+
+
+def test_score_gradients_by_hand():
+    s = np.array([3.2, 5.1, -1.7])
+    # Hinge, correct class 0: only the car's term (5.1 - 3.2 + 1 > 0) is active.
+    np.testing.assert_array_equal(lr.hinge_score_gradient(s, 0), [-1.0, 1.0, 0.0])
+    # Correct class 1 (the largest score by 1.9): no term is active, nothing to push.
+    np.testing.assert_array_equal(lr.hinge_score_gradient(s, 1), [0.0, 0.0, 0.0])
+    # A tie at the kink (margin exactly 0) counts as inactive, as in exercise 3.
+    np.testing.assert_array_equal(lr.hinge_score_gradient(np.array([1.0, 0.0]), 0), [0.0, 0.0])
+    expected = softmax(s) - np.array([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(lr.cross_entropy_score_gradient(s, 0), expected, rtol=1e-12)
+    assert abs(lr.cross_entropy_score_gradient(s, 2).sum()) < 1e-12  # probabilities sum to 1
+
+
+@pytest.mark.parametrize("seed", [4, 11, 12])
+@pytest.mark.parametrize("loss", ["softmax", "hinge"])
+def test_derived_loss_gradients_match_numerical_gradients(seed, loss):
+    from utils.gradcheck import eval_numerical_gradient, rel_error
+    X, labels, W = _toy_classification(seed)
+    objective = {"softmax": lr.linear_softmax_objective, "hinge": lr.linear_hinge_objective}[loss]
+    value, derived = objective(W, X, labels, 0.1)
+    numeric = eval_numerical_gradient(lambda w: objective(w, X, labels, 0.1)[0], W.copy())
+    assert rel_error(derived, numeric) < 1e-7
+    np.testing.assert_allclose(lr.per_example_weight_gradient(W, X, labels, 0.1, loss), derived,
+                               rtol=1e-10, atol=1e-12)
+    scores = X @ W
+    if loss == "softmax":  # scipy's log_softmax, an independent computation of the value
+        expected = -np.mean(log_softmax(scores, axis=1)[np.arange(len(labels)), labels])
+    else:
+        expected = np.mean([lr.hinge_terms(s, label).sum() for s, label in zip(scores, labels, strict=True)])
+    assert value == pytest.approx(expected + 0.1 * np.sum(W ** 2), rel=1e-12)
+
+
+def test_what_lecture_03_prints_for_its_gradient_check():
+    """Section 8 prints d L_0 / d s_0 for seed 4 (a hinge gradient with an inactive term, so the
+    reader sees a 0) and relative errors below 1e-7; two examples of that batch have a zero
+    hinge row."""
+    X, labels, W = _toy_classification(4)
+    np.testing.assert_array_equal(lr.hinge_score_gradient(X[0] @ W, labels[0]), [0, 1, -2, 1])
+    rows = [lr.hinge_score_gradient(x @ W, label) for x, label in zip(X, labels, strict=True)]
+    assert sum(not row.any() for row in rows) == 2
+    assert all(row.sum() == 0 for row in rows)  # +1 per active term, minus their count
+
+
+def test_softmax_objective_is_stable_and_labels_are_checked():
+    W = np.array([[1e4, -1e4, 0.0]])
+    value, grad = lr.linear_softmax_objective(W, np.ones((1, 1)), np.array([1]), 0.0)
+    assert value == pytest.approx(2e4) and np.all(np.isfinite(grad))
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        lr.one_hot(np.array([0, 3]), 3)
+    with pytest.raises(ValueError, match="choose 'softmax' or 'hinge'"):
+        lr.per_example_weight_gradient(W, np.ones((1, 1)), np.array([1]), 0.0, "svm")
+
+
+# ---- dropout (lecture 03, section 5) --------------------------------------------------------
+
+def test_dropout_training_mode_keeps_and_scales_test_mode_is_the_identity():
+    h = np.array([0.5, 2.0, 0.0, 1.5, 3.0, 1.0])
+    np.testing.assert_array_equal(lr.apply_dropout(h, 0.5, training=False), h)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        out = lr.apply_dropout(h, 0.5, training=True, rng=rng)
+        assert np.all((out == 0) | np.isclose(out, 2 * h))  # dropped, or kept and scaled by 1/p
+    mask = lr.dropout_mask((100_000,), 0.8, np.random.default_rng(1))
+    assert set(np.unique(mask)) == {0.0, 1.25}
+    assert abs(np.mean(mask > 0) - 0.8) < 0.01 and abs(mask.mean() - 1.0) < 0.01
+    with pytest.raises(ValueError, match="pass rng"):
+        lr.apply_dropout(h, 0.5, training=True)
+    with pytest.raises(ValueError, match="probability of keeping"):
+        lr.dropout_mask((3,), 0.0, np.random.default_rng(0))
+
+
+def test_what_lecture_03_prints_for_dropout():
+    """The lecture's demo: the mean of 10,000 training passes is within 0.05 of the test-mode
+    output (it prints about 0.013), and averaging more passes gets closer."""
+    h = np.array([0.5, 2.0, 0.0, 1.5, 3.0, 1.0])
+    gap = np.abs(lr.dropout_average(h, 0.5, passes=10_000, seed=1) - h).max()
+    assert 0 < gap < 0.05
+    assert np.abs(lr.dropout_average(h, 0.5, passes=400_000, seed=1) - h).max() < gap
+
+
+def test_loss_view_marks_the_correct_class_by_hatching_too():
+    view = lr.loss_view(("cat", "car", "frog"))
+    view.update(label=2, s_cat=1.0, s_car=0.0, s_frog=-1.0)
+    hatches = [rect.get_hatch() for rect in view.artists["probabilities"]]
+    assert hatches == ["", "", "//"]

@@ -10,8 +10,10 @@ the course. Three steps, as for every widget in the course:
 3. ``update_graph(artists, values, grads, highlight)`` changes only the texts and colours,
    so a widget can redraw the same figure quickly.
 
-Values are written above each node (green), gradients d(output)/d(node) below it (red); a
-gradient not known yet is shown as "?".
+Values are written above each node (blue), gradients d(output)/d(node) below it (red, in bold
+italics); the two are told apart by position and type face as well as by colour, and the
+colours are from the colour-blind-safe Okabe-Ito palette. A gradient not known yet is shown
+as "?".
 ``draw_value_graph(root)`` draws the graph behind an autodiff ``Value`` (any object with
 ``data``, ``grad``, ``_prev``, ``_op`` and optionally ``label`` attributes).
 """
@@ -26,8 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch
 from matplotlib.text import Text
 
-VALUE_COLOUR = "#2a7d2e"
-GRAD_COLOUR = "#c0392b"
+VALUE_COLOUR = "#0072B2"  # Okabe-Ito blue
+GRAD_COLOUR = "#D55E00"  # Okabe-Ito vermillion (red)
 NODE_FACE = "#f4f4f4"
 HIGHLIGHT_FACE = "#ffe08a"
 EDGE_COLOUR = "0.35"
@@ -189,7 +191,8 @@ def draw_graph(ax: Axes, nodes: Sequence[GraphNode],
         art.values[name] = ax.text(x, y + r + 0.08, "", ha="center", va="bottom",
                                    color=VALUE_COLOUR, fontsize=10, fontweight="bold", zorder=3)
         art.grads[name] = ax.text(x, y - r - 0.08, "", ha="center", va="top",
-                                  color=GRAD_COLOUR, fontsize=10, fontweight="bold", zorder=3)
+                                  color=GRAD_COLOUR, fontsize=10, fontweight="bold",
+                                  fontstyle="italic", zorder=3)
     _shrink_edges(art, positions)
     xs = [p[0] for p in positions.values()] or [0.0]
     ys = [p[1] for p in positions.values()] or [0.0]
@@ -201,7 +204,7 @@ def draw_graph(ax: Axes, nodes: Sequence[GraphNode],
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_title(title)
-    ax.set_xlabel("value above each node (green), d out / d node below (red)", fontsize=9)
+    ax.set_xlabel("value above each node (blue), d out / d node below (red, italics)", fontsize=9)
     return art
 
 

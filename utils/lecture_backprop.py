@@ -5,7 +5,13 @@ The maths (first half) is plain functions of numbers, tested without a browser:
   the backward pass discovers its gradients;
 - the gate rules: add distributes, multiply swaps, max routes;
 - a sigmoid neuron f = σ(w0 x0 + w1 x1 + w2) written as a graph of small nodes;
-- sigmoid saturation and the vanishing gradient of a chain of sigmoids.
+- sigmoid saturation and the vanishing gradient of a chain of sigmoids;
+- "these graphs can be huge": ``ScalarTape``, a list of scalar operations, holds the whole
+  graph of a small network's loss; ``mlp_graph_size`` counts it for any size, and the
+  tape's reverse sweep shows why the backward pass costs about one forward pass;
+- weight initialisation: activation statistics layer by layer for each scale
+  (``activation_stds``), a small two-layer network trained from each initialisation
+  (``train_two_layer``), and the sanity check "overfit a tiny subset first".
 
 The views (second half) build a figure once and return an ``update(**values)`` that only
 changes artists; the lecture wires them to sliders with ``utils.widgets.interactive_view``.
@@ -14,12 +20,14 @@ These are the lecture's own examples, not the exercise's autodiff engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from utils.graph_drawing import GraphNode, draw_graph, layout_graph, update_graph
 from utils.widgets import LiveFigure, View
@@ -175,6 +183,284 @@ def sigmoid_chain_gradients(x0: float, weight: float, depth: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
+# These graphs can be huge: the scalar graph of a small network's loss
+# ---------------------------------------------------------------------------------------
+
+#: Local gradients d(node)/d(input) of each operation, from the input values and the output.
+_LOCAL_GRADIENTS = {
+    "add": lambda inputs, out: (1.0, 1.0),
+    "sub": lambda inputs, out: (1.0, -1.0),
+    "mul": lambda inputs, out: (inputs[1], inputs[0]),
+    "relu": lambda inputs, out: (1.0 if inputs[0] > 0 else 0.0,),
+    "exp": lambda inputs, out: (out,),
+    "log": lambda inputs, out: (1.0 / inputs[0],),
+}
+
+
+@dataclass
+class ScalarTape:
+    """A computational graph of scalars, recorded as a list (a "tape", or Wengert list).
+
+    Node k has an operation ``ops[k]`` ("leaf" for inputs and parameters), the indices of its
+    inputs ``inputs[k]`` (always earlier nodes) and its value ``values[k]``. Building the
+    tape *is* the forward pass; ``backward`` sweeps it once in reverse order.
+    """
+
+    ops: list[str] = field(default_factory=list)
+    inputs: list[tuple[int, ...]] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def _record(self, op: str, inputs: tuple[int, ...], value: float) -> int:
+        self.ops.append(op)
+        self.inputs.append(inputs)
+        self.values.append(float(value))
+        return len(self.ops) - 1
+
+    def leaf(self, value: float) -> int:
+        """A new input or parameter node; returns its index."""
+        return self._record("leaf", (), value)
+
+    def add(self, a: int, b: int) -> int:
+        return self._record("add", (a, b), self.values[a] + self.values[b])
+
+    def sub(self, a: int, b: int) -> int:
+        return self._record("sub", (a, b), self.values[a] - self.values[b])
+
+    def mul(self, a: int, b: int) -> int:
+        return self._record("mul", (a, b), self.values[a] * self.values[b])
+
+    def relu(self, a: int) -> int:
+        return self._record("relu", (a,), max(self.values[a], 0.0))
+
+    def exp(self, a: int) -> int:
+        return self._record("exp", (a,), np.exp(self.values[a]))
+
+    def log(self, a: int) -> int:
+        return self._record("log", (a,), np.log(self.values[a]))
+
+    @property
+    def node_count(self) -> int:
+        """All nodes, leaves included."""
+        return len(self.ops)
+
+    @property
+    def operation_count(self) -> int:
+        """Nodes that compute something: the work of the forward pass."""
+        return sum(op != "leaf" for op in self.ops)
+
+    @property
+    def edge_count(self) -> int:
+        """Input edges: the backward pass does one multiply-add per edge."""
+        return sum(len(inputs) for inputs in self.inputs)
+
+    def backward(self, output: int) -> np.ndarray:
+        """d values[output] / d values[k] for every node k, shape (node_count,).
+
+        One sweep from the output back to the leaves: each node multiplies its upstream
+        gradient by its local gradients and adds the products to its inputs' gradients.
+        """
+        grads = np.zeros(self.node_count)
+        grads[output] = 1.0
+        for k in range(output, -1, -1):
+            if self.ops[k] == "leaf" or grads[k] == 0.0:
+                continue
+            values_in = [self.values[i] for i in self.inputs[k]]
+            local = _LOCAL_GRADIENTS[self.ops[k]](values_in, self.values[k])
+            for i, dk_di in zip(self.inputs[k], local, strict=True):
+                grads[i] += grads[k] * dk_di
+        return grads
+
+
+def mlp_params(sizes: tuple[int, int, int], seed: int = 0, scale: float = 0.5
+               ) -> dict[str, np.ndarray]:
+    """Random parameters of a network D -> H (ReLU) -> C: "W1" (D, H), "b1" (H,), "W2" (H, C),
+    "b2" (C,), all drawn from N(0, scale^2)."""
+    d, h, c = sizes
+    rng = np.random.default_rng(seed)
+    return {"W1": scale * rng.normal(size=(d, h)), "b1": scale * rng.normal(size=h),
+            "W2": scale * rng.normal(size=(h, c)), "b2": scale * rng.normal(size=c)}
+
+
+def mlp_loss(params: Mapping[str, np.ndarray], X: np.ndarray, labels: np.ndarray) -> float:
+    """The same network's mean softmax loss computed with arrays (no graph), for checking.
+
+    Inputs: params as ``mlp_params``; X (B, D); labels (B,) in 0..C-1.
+    """
+    hidden = np.maximum(X @ params["W1"] + params["b1"], 0.0)
+    scores = hidden @ params["W2"] + params["b2"]
+    top = scores.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+    return float(np.mean(log_norm - scores[np.arange(len(labels)), labels]))
+
+
+def build_mlp_tape(params: Mapping[str, np.ndarray], X: np.ndarray, labels: np.ndarray
+                   ) -> tuple[ScalarTape, dict[str, np.ndarray], int]:
+    """Record the mean softmax loss of the network D -> H (ReLU) -> C on a batch, scalar by
+    scalar.
+
+    Returns (tape, the node index of every parameter entry (name -> array shaped like the
+    parameter), the index of the loss node). Every hidden unit and score is a running sum
+    bias + x_1 w_1 + ... (one mul and one add per input); the loss of an example is
+    log(sum_c exp(s_c)) - s_label, and the batch loss is their sum times the leaf 1/B.
+    """
+    tape = ScalarTape()
+    index = {name: np.vectorize(tape.leaf, otypes=[int])(value)
+             for name, value in params.items()}
+
+    def unit(inputs: Sequence[int], weights: np.ndarray, bias: int) -> int:
+        total = bias
+        for node, weight in zip(inputs, weights, strict=True):
+            total = tape.add(total, tape.mul(node, int(weight)))
+        return total
+
+    losses = []
+    for x, label in zip(X, labels, strict=True):
+        xs = [tape.leaf(v) for v in x]
+        hidden = [tape.relu(unit(xs, index["W1"][:, j], int(index["b1"][j])))
+                  for j in range(index["W1"].shape[1])]
+        scores = [unit(hidden, index["W2"][:, c], int(index["b2"][c]))
+                  for c in range(index["W2"].shape[1])]
+        total = tape.exp(scores[0])
+        for s in scores[1:]:
+            total = tape.add(total, tape.exp(s))
+        losses.append(tape.sub(tape.log(total), scores[int(label)]))
+    batch = losses[0]
+    for node in losses[1:]:
+        batch = tape.add(batch, node)
+    return tape, index, tape.mul(batch, tape.leaf(1.0 / len(losses)))
+
+
+@dataclass(frozen=True)
+class GraphSize:
+    """Counts of the scalar graph of ``build_mlp_tape``: nodes (leaves included), operations
+    (the forward pass's work), edges (the backward pass's multiply-adds), parameters."""
+
+    nodes: int
+    operations: int
+    edges: int
+    parameters: int
+
+
+def mlp_graph_size(sizes: tuple[int, int, int], batch: int) -> GraphSize:
+    """The size of ``build_mlp_tape``'s graph for a network D -> H -> C and a batch, by formula.
+
+    Per example: 2DH + H + 2HC operations for the two layers and the ReLUs, and 2C + 1 for the
+    loss (C exp, C - 1 adds, a log, a subtraction); B more for the batch mean. Leaves: the
+    DH + H + HC + C parameters, B D inputs and the constant 1/B.
+    """
+    d, h, c = sizes
+    parameters = d * h + h + h * c + c
+    operations = batch * (2 * d * h + h + 2 * h * c + 2 * c + 1) + batch
+    edges = batch * (4 * d * h + h + 4 * h * c + 3 * c + 1) + 2 * batch
+    return GraphSize(parameters + batch * d + 1 + operations, operations, edges, parameters)
+
+
+# ---------------------------------------------------------------------------------------
+# Weight initialisation: why the scale matters
+# ---------------------------------------------------------------------------------------
+
+INIT_SCHEMES = ("zero", "small (0.01)", "large (1.0)", "Xavier", "He")
+
+
+def init_std(scheme: str, fan_in: int) -> float:
+    """Standard deviation of the weights of a layer with ``fan_in`` inputs under ``scheme``.
+
+    "zero": 0; "small (0.01)": 0.01; "large (1.0)": 1; "Xavier": sqrt(1 / fan_in) (Glorot and
+    Bengio 2010, the variance-preserving choice for tanh); "He": sqrt(2 / fan_in) (He et al.
+    2015, for ReLU, which zeroes half of its inputs and so halves the variance).
+    """
+    stds = {"zero": 0.0, "small (0.01)": 0.01, "large (1.0)": 1.0,
+            "Xavier": float(np.sqrt(1.0 / fan_in)), "He": float(np.sqrt(2.0 / fan_in))}
+    if scheme not in stds:
+        raise ValueError(f"Unknown initialisation {scheme!r}; choose one of "
+                         f"{', '.join(INIT_SCHEMES)}.")
+    return stds[scheme]
+
+
+def activation_stds(X: np.ndarray, scheme: str, activation: str = "relu", layers: int = 8,
+                    width: int = 100, gain: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Standard deviation of the activations after each layer of a deep network.
+
+    Inputs: X (N, D) inputs; ``layers`` fully connected layers of ``width`` units without
+    biases, weights N(0, (gain * init_std(scheme, fan_in))^2); activation "relu" or "tanh".
+    Returns (layers,): the std over all units and examples after each layer's activation.
+    """
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"activation must be 'relu' or 'tanh', got {activation!r}.")
+    rng = np.random.default_rng(seed)
+    h = np.asarray(X, dtype=np.float64)
+    stds = np.empty(layers)
+    for k in range(layers):
+        weights = gain * init_std(scheme, h.shape[1]) * rng.standard_normal((h.shape[1], width))
+        pre = h @ weights
+        h = np.maximum(pre, 0.0) if activation == "relu" else np.tanh(pre)
+        stds[k] = h.std()
+    return stds
+
+
+def init_two_layer(scheme: str, sizes: tuple[int, int, int], seed: int = 0
+                   ) -> dict[str, np.ndarray]:
+    """Weights "V" (D, H), "c" (H,), "U" (H, C), "e" (C,) of a two-layer network: the
+    matrices drawn with ``init_std(scheme, fan_in)``, the biases 0."""
+    d, h, c = sizes
+    rng = np.random.default_rng(seed)
+    return {"V": init_std(scheme, d) * rng.standard_normal((d, h)), "c": np.zeros(h),
+            "U": init_std(scheme, h) * rng.standard_normal((h, c)), "e": np.zeros(c)}
+
+
+def two_layer_objective(weights: Mapping[str, np.ndarray], X: np.ndarray, labels: np.ndarray
+                        ) -> tuple[float, dict[str, np.ndarray]]:
+    """Mean softmax loss of relu(X V + c) U + e and its gradients (same keys and shapes).
+
+    The backward pass goes through the graph in reverse: d scores = (P - Y) / N; the output
+    layer gives dU = hidden^T d scores and de = column sums; the ReLU passes the gradient
+    where its input was positive; the input layer gives dV and dc the same way.
+    """
+    pre = X @ weights["V"] + weights["c"]
+    hidden = np.where(pre > 0, pre, 0.0)
+    scores = hidden @ weights["U"] + weights["e"]
+    log_p = scores - scores.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    target = np.zeros_like(log_p)
+    target[np.arange(len(labels)), labels] = 1.0
+    count = len(labels)
+    d_scores = (np.exp(log_p) - target) / count
+    d_pre = (d_scores @ weights["U"].T) * (pre > 0)
+    grads = {"U": hidden.T @ d_scores, "e": d_scores.sum(axis=0),
+             "V": X.T @ d_pre, "c": d_pre.sum(axis=0)}
+    return -float(np.sum(target * log_p)) / count, grads
+
+
+def two_layer_predictions(weights: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """The class with the highest score of relu(X V + c) U + e for each row of X, shape (N,)."""
+    hidden = np.maximum(X @ weights["V"] + weights["c"], 0.0)
+    return np.argmax(hidden @ weights["U"] + weights["e"], axis=1)
+
+
+def train_two_layer(X: np.ndarray, labels: np.ndarray, weights: Mapping[str, np.ndarray],
+                    steps: int, lr: float, batch: int | None = None, seed: int = 0
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Plain SGD on ``two_layer_objective`` from ``weights`` (not modified).
+
+    ``batch``: examples drawn (with replacement) per step, or None for the whole data set.
+    Returns (the loss of the data used at each step, shape (steps,), the final weights).
+    """
+    rng = np.random.default_rng(seed)
+    current = {name: np.array(value, dtype=np.float64) for name, value in weights.items()}
+    history = np.empty(steps)
+    for step in range(steps):
+        rows = slice(None) if batch is None else rng.integers(0, len(labels), batch)
+        history[step], grads = two_layer_objective(current, X[rows], labels[rows])
+        current = {name: current[name] - lr * grads[name] for name in current}
+    return history, current
+
+
+def distinct_hidden_units(V: np.ndarray, decimals: int = 8) -> int:
+    """How many different weight vectors (columns of V, rounded) the hidden units have."""
+    return len(np.unique(np.round(V.T, decimals), axis=0))
+
+
+# ---------------------------------------------------------------------------------------
 # Structure-only graphs
 # ---------------------------------------------------------------------------------------
 
@@ -198,7 +484,7 @@ TWO_LAYER_NODES = (GraphNode("W1", "W1"), GraphNode("x", "x"), GraphNode("b1", "
 # Views
 # ---------------------------------------------------------------------------------------
 
-LEGEND = "value above each node (green), gradient below (red)"
+LEGEND = "value above each node (blue), gradient below (red, italics)"
 
 
 def _slider(value: float, low: float, high: float, description: str, step: float = 0.5
@@ -277,8 +563,9 @@ def build_saturation_view() -> View:
     live = LiveFigure(figsize=(6.0, 3.6))
     ax = live.axes
     grid = np.linspace(-10, 10, 401)
-    ax.plot(grid, sigmoid(grid), color="C0", label="σ(x)")
-    ax.plot(grid, sigmoid_local_gradient(grid), color="C3", label="σ'(x) = σ(1 - σ)")
+    ax.plot(grid, sigmoid(grid), color="C0", linestyle="-", label="σ(x)")
+    ax.plot(grid, sigmoid_local_gradient(grid), color="C3", linestyle="--",
+            label="σ'(x) = σ(1 - σ)")
     marker_value, = ax.plot([], [], "o", color="C0")
     marker_grad, = ax.plot([], [], "o", color="C3")
     readout = ax.text(-9.5, 0.9, "", fontsize=9, va="top")
@@ -329,3 +616,51 @@ def build_vanishing_view() -> View:
     controls = {"x0": _slider(0.0, -5, 5, "input x0"), "weight": _slider(1.0, -6, 6, "weight"),
                 "depth": widgets.IntSlider(value=10, min=1, max=30, description="layers")}
     return View(live, controls, update, {"chain": chain_line})
+
+
+def build_init_view(X: np.ndarray, width: int = 100, max_layers: int = 15) -> View:
+    """Activation statistics layer by layer for an initialisation chosen with the controls.
+
+    Controls: the activation (ReLU or tanh), the scheme (``INIT_SCHEMES``), a gain multiplying
+    the scheme's standard deviation, and the number of layers. The figure shows the standard
+    deviation of the activations after each layer (log scale) next to the input's.
+    Artists for tests: ``line`` (the curve), ``readout`` (the title text).
+    """
+    live = LiveFigure(figsize=(6.5, 3.8))
+    ax = live.axes
+    input_std = float(np.std(X))
+    line, = ax.semilogy([], [], "o-", color="C0", label="std after each layer")
+    ax.axhline(input_std, color="0.4", linestyle="--", lw=1,
+               label=f"std of the input ({input_std:.2f})")
+    ax.set_xlim(0.5, max_layers + 0.5)
+    ax.set_ylim(1e-12, 1e8)
+    ax.yaxis.set_major_locator(FixedLocator([1e-12, 1e-8, 1e-4, 1.0, 1e4, 1e8]))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{np.log10(v):.0f}"))
+    ax.set_xlabel(f"layer ({width} units each)")
+    ax.set_ylabel("std of the activations")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    readout = ax.set_title(" ")
+    live.animate(line, readout)
+
+    def update(activation: str, scheme: str, gain: float, layers: int) -> None:
+        # Small products: one BLAS thread is faster than several fighting over the cores.
+        with threadpool_limits(limits=1):
+            stds = activation_stds(X, scheme, activation, int(layers), width, gain)
+        line.set_data(np.arange(1, int(layers) + 1), np.maximum(stds, 1e-12))
+        last = "all exactly 0" if stds[-1] == 0 else f"{stds[-1]:.2g}"
+        readout.set_text(f"{scheme} × {gain:.2g}, {activation}: std after layer {int(layers)} "
+                         f"= {last}")
+
+    update(activation="relu", scheme="large (1.0)", gain=1.0, layers=max_layers)
+    live.freeze_layout()
+    controls = {"activation": widgets.Dropdown(options=["relu", "tanh"], value="relu",
+                                               description="activation"),
+                "scheme": widgets.Dropdown(options=list(INIT_SCHEMES), value="He",
+                                           description="init"),
+                "gain": widgets.FloatLogSlider(value=1.0, base=2, min=-2, max=2, step=0.25,
+                                               description="gain"),
+                "layers": widgets.IntSlider(value=8, min=1, max=max_layers,
+                                            description="layers")}
+    return View(live, controls, update, {"line": line, "readout": readout})

@@ -262,6 +262,38 @@ def train_and_validation_accuracy(split: Split, k_choices: Sequence[int], metric
     return np.array(train_acc), np.array(val_acc)
 
 
+def shift_digits(X: np.ndarray, dx: int, dy: int, image_shape: tuple[int, int] = DIGIT_IMAGE_SHAPE
+                 ) -> np.ndarray:
+    """Every image moved ``dx`` pixels to the right and ``dy`` pixels down (negative: left, up).
+
+    Inputs: X (N, H * W) flattened images, image_shape (H, W). Pixels that enter the frame are
+    0 (white), pixels pushed out of it are lost. Returns a new (N, H * W) array; X is unchanged.
+    This is "generation": given a digit and a shift, drawing the new image is one line.
+    """
+    height, width = image_shape
+    if abs(dx) >= width or abs(dy) >= height:
+        raise ValueError(f"A shift of ({dx}, {dy}) pixels moves the whole {height}x{width} "
+                         "image out of the frame; use smaller shifts.")
+    images = np.asarray(X, dtype=np.float64).reshape(-1, height, width)
+    moved = np.zeros_like(images)
+    moved[:, max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
+        images[:, max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
+    return moved.reshape(len(images), height * width)
+
+
+def shifted_accuracy(split: Split, shifts: Sequence[tuple[int, int]], k: int = 1,
+                     metric: str = "L2") -> dict[tuple[int, int], float]:
+    """Validation accuracy of k-NN (trained on the unshifted training digits) when every
+    validation digit is shifted by (dx, dy) pixels; returns shift -> accuracy (0..1).
+
+    "Recognition": the classifier must undo a change that a generator makes in one line.
+    """
+    model = fit_knn(split.X_train, split.y_train, k, metric)
+    return {(int(dx), int(dy)): accuracy(split.y_val, model.predict(shift_digits(split.X_val,
+                                                                                 dx, dy)))
+            for dx, dy in shifts}
+
+
 # --------------------------------------------------------------------------------------------
 # Views: build once, update artists in place
 # --------------------------------------------------------------------------------------------

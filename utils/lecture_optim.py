@@ -15,13 +15,20 @@ Pure functions (no plotting) that the lecture's cells and its optimizer race cal
   be equivalent to the lecture's ``v = mu v - eps g``.
 - ``minibatch_sgd_losses``: noisy convergence of plain minibatch SGD on least squares.
 - ``solve_times`` / ``power_law_exponent``: the O(k^3) cost of Newton's linear solve.
+- learning-rate schedules (``constant_rate``, ``step_decay``, ``exponential_decay``,
+  ``cosine_decay``, ``warmup_cosine``, all ``schedule_rates``), and SGD that follows one on a
+  bowl with steep walls and noisy gradients (``steep_bowl``, ``scheduled_sgd_gaps``).
+- ``online_adam_counterexample``: the convex problem of Reddi, Kale and Kumar (2018) on which
+  Adam converges to the worst point and AMSGrad to the best.
 
-And one view, at the end of the module:
+And two views, at the end of the module:
 
 - ``OptimizerRace``: the race widget, a thin view: the figure is built once and
   ``update(**values)`` only calls ``race`` and moves artists (tests call it directly);
   its ``LiveFigure`` redraws by blitting the paths over the kept contour map (see
   ``benchmarks/optimizer_race_redraw.py``).
+- ``schedule_view``: the learning-rate schedules side by side, each with the loss curve of
+  SGD that follows it (a ``View``; tests call its ``update`` directly).
 """
 
 from __future__ import annotations
@@ -30,10 +37,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
+import ipywidgets as widgets
 import numpy as np
 
+from utils.plotting import CYCLE_MARKERS, OKABE_ITO
 from utils.surfaces import SURFACES, Surface, get_surface
-from utils.widgets import LiveFigure, interactive_view
+from utils.widgets import LiveFigure, View, interactive_view
 
 Gradient = Callable[[np.ndarray], np.ndarray]
 
@@ -368,6 +377,182 @@ def power_law_exponent(sizes: Sequence[float], times: Sequence[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
 
 
+# ---- learning-rate schedules --------------------------------------------------------------
+# Each schedule maps the step number t = 0, 1, 2, ... (an int or an integer array) to the
+# learning rate used for that step, as a float array of t's shape. They are pure functions:
+# the optimizer asks "which rate at step t?" and stays the same.
+def constant_rate(t, base_lr: float) -> np.ndarray:
+    """The same rate ``base_lr`` at every step t."""
+    return np.full(np.shape(t), float(base_lr))
+
+
+def step_decay(t, base_lr: float, every: int, factor: float = 0.5) -> np.ndarray:
+    """``base_lr`` times ``factor`` once more after each ``every`` steps: a staircase.
+
+    eta_t = base_lr * factor ** floor(t / every); every >= 1, 0 < factor <= 1.
+    """
+    if every < 1 or not 0 < factor <= 1:
+        raise ValueError(f"step_decay needs every >= 1 and 0 < factor <= 1, got every={every}, "
+                         f"factor={factor}.")
+    return base_lr * factor ** np.floor_divide(np.asarray(t), every)
+
+
+def exponential_decay(t, base_lr: float, gamma: float) -> np.ndarray:
+    """A smooth decay by the factor ``gamma`` (0 < gamma <= 1) per step: base_lr * gamma ** t."""
+    if not 0 < gamma <= 1:
+        raise ValueError(f"exponential_decay needs 0 < gamma <= 1, got gamma={gamma}.")
+    return base_lr * gamma ** np.asarray(t, dtype=np.float64)
+
+
+def cosine_decay(t, base_lr: float, total_steps: int, final_lr: float = 0.0) -> np.ndarray:
+    """Half a cosine from ``base_lr`` at t = 0 down to ``final_lr`` at t = total_steps.
+
+    eta_t = final_lr + (base_lr - final_lr) (1 + cos(pi t / total_steps)) / 2, and final_lr
+    after total_steps (Loshchilov and Hutter 2017, without restarts).
+    """
+    if total_steps < 1:
+        raise ValueError(f"cosine_decay needs total_steps >= 1, got {total_steps}.")
+    progress = np.minimum(np.asarray(t, dtype=np.float64), total_steps) / total_steps
+    return final_lr + (base_lr - final_lr) * 0.5 * (1.0 + np.cos(np.pi * progress))
+
+
+def warmup_cosine(t, base_lr: float, warmup_steps: int, total_steps: int) -> np.ndarray:
+    """A linear warm-up over the first ``warmup_steps`` steps, then a cosine decay to 0.
+
+    eta_t = base_lr (t + 1) / warmup_steps for t < warmup_steps (so step 0 already moves),
+    then ``cosine_decay`` over the remaining total_steps - warmup_steps steps.
+    """
+    if not 1 <= warmup_steps < total_steps:
+        raise ValueError(f"warmup_cosine needs 1 <= warmup_steps < total_steps, got "
+                         f"warmup_steps={warmup_steps}, total_steps={total_steps}.")
+    t = np.asarray(t, dtype=np.float64)
+    ramp = base_lr * (t + 1.0) / warmup_steps
+    decay = cosine_decay(np.maximum(t - warmup_steps, 0.0), base_lr, total_steps - warmup_steps)
+    return np.where(t < warmup_steps, ramp, decay)
+
+
+SCHEDULES = ("constant", "step", "exponential", "cosine", "warm-up + cosine")
+
+
+def schedule_rates(name: str, total_steps: int, base_lr: float, warmup_steps: int = 20
+                   ) -> np.ndarray:
+    """The learning rates of steps 0 .. total_steps - 1 under the schedule ``name``, (T,).
+
+    The lecture's settings: "step" halves the rate every quarter of the run, "exponential"
+    ends at 1 % of ``base_lr`` (gamma = 0.01 ** (1 / T)), "cosine" decays to 0 over the run,
+    "warm-up + cosine" ramps up over ``warmup_steps`` steps first.
+    """
+    t = np.arange(total_steps)
+    if name == "constant":
+        return constant_rate(t, base_lr)
+    if name == "step":
+        return step_decay(t, base_lr, every=max(1, total_steps // 4))
+    if name == "exponential":
+        return exponential_decay(t, base_lr, gamma=0.01 ** (1.0 / total_steps))
+    if name == "cosine":
+        return cosine_decay(t, base_lr, total_steps)
+    if name == "warm-up + cosine":
+        return warmup_cosine(t, base_lr, warmup_steps, total_steps)
+    raise ValueError(f"Unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}.")
+
+
+STEEP_BOWL_START = (-3.5, 1.5)
+
+
+def steep_bowl(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ill-conditioned bowl with steep walls: f = (x^2 + 20 y^2)/2 + (x^2 + y^2)^2/4.
+
+    Input points (..., 2). Returns (f (...), gradient (..., 2)). The minimum is f = 0 at the
+    origin, where the curvatures are 1 and 20 as on the bowl (plain gradient descent is stable
+    for learning rates below 2/20 = 0.1); far out the quartic term makes the walls much
+    steeper (``steep_bowl_curvature``), so large early steps are dangerous.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    x, y = p[..., 0], p[..., 1]
+    r2 = x * x + y * y
+    value = 0.5 * (x * x + 20.0 * y * y) + 0.25 * r2 * r2
+    gradient = np.stack([x * (1.0 + r2), y * (20.0 + r2)], axis=-1)
+    return value, gradient
+
+
+def steep_bowl_curvature(p) -> float:
+    """The largest eigenvalue of the Hessian of ``steep_bowl`` at one point p (2,)."""
+    x, y = (float(v) for v in p)
+    r2 = x * x + y * y
+    hessian = np.array([[1.0 + r2 + 2 * x * x, 2 * x * y], [2 * x * y, 20.0 + r2 + 2 * y * y]])
+    return float(np.linalg.eigvalsh(hessian)[-1])
+
+
+def scheduled_sgd_gaps(rates: np.ndarray, noise: float, runs: int = 20, seed: int = 0,
+                       start: Sequence[float] = STEEP_BOWL_START) -> np.ndarray:
+    """SGD on ``steep_bowl`` following learning-rate schedules, with noisy gradients.
+
+    Inputs:
+    - rates: (T,) the learning rate of each step (from ``schedule_rates``), or (T, S) for S
+      schedules run side by side.
+    - noise: standard deviation of the Gaussian noise added to each gradient coordinate, a
+      stand-in for minibatch noise; runs: independent runs averaged; seed: their noise.
+    Returns (T + 1,), or (T + 1, S): the mean of f - f* = f over the runs before each step and
+    after the last, NaN from the first step at which any run of that schedule left the window
+    |x|, |y| <= 1e6 (diverged). Every schedule sees the same noise draws.
+    """
+    rates = np.asarray(rates, dtype=np.float64)
+    table = rates[:, None] if rates.ndim == 1 else rates
+    total, count = table.shape
+    noise_draws = noise * np.random.default_rng(seed).normal(size=(total, runs, 2))
+    points = np.tile(np.asarray(start, dtype=np.float64), (count, runs, 1))
+    alive = np.ones(count, dtype=bool)
+    gaps = np.full((total + 1, count), np.nan)
+    with np.errstate(all="ignore"):
+        for k in range(total + 1):
+            value, gradient = steep_bowl(points)
+            alive &= np.all(np.abs(points) <= DIVERGED, axis=(1, 2))
+            gaps[k, alive] = value[alive].mean(axis=1)
+            if k == total or not alive.any():
+                break
+            points = points - table[k][:, None, None] * (gradient + noise_draws[k])
+            points[~alive] = 0.0  # a diverged schedule stays out of the way
+    return gaps[:, 0] if rates.ndim == 1 else gaps
+
+
+def schedule_race(base_lr: float, noise: float, warmup_steps: int = 20, total_steps: int = 200,
+                  runs: int = 20, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every schedule of ``SCHEDULES``: name -> (rates (T,), mean gaps (T + 1,))."""
+    table = np.stack([schedule_rates(name, total_steps, base_lr, warmup_steps)
+                      for name in SCHEDULES], axis=1)
+    gaps = scheduled_sgd_gaps(table, noise, runs, seed)
+    return {name: (table[:, i], gaps[:, i]) for i, name in enumerate(SCHEDULES)}
+
+
+# ---- Adam's caveat: Reddi, Kale and Kumar (2018) -------------------------------------------
+def online_adam_counterexample(steps: int = 3000, C: float = 3.0, lr: float = 0.5,
+                               amsgrad: bool = False) -> np.ndarray:
+    """Adam (beta1 = 0, beta2 = 1/(1 + C^2), no bias correction) or AMSGrad on the online
+    problem of Reddi et al. (2018, section 3): x in [-1, 1], loss C x at steps t = 1, 4, 7, ...
+    and -x at all other steps (C > 2).
+
+    The average loss (C - 2) x / 3 is smallest at x = -1. The rare large gradient C is
+    forgotten by Adam's short second-moment average, so the two small gradients -1 push x up
+    with large steps, and x ends near +1, the worst point. AMSGrad divides by the largest
+    second moment seen so far and reaches -1. Step size lr / sqrt(t); x is clipped to [-1, 1].
+    Returns x before the first and after every step, shape (steps + 1,).
+    """
+    if C <= 2:
+        raise ValueError(f"The counterexample needs C > 2 (else +1 is optimal), got C={C}.")
+    beta2 = 1.0 / (1.0 + C * C)
+    x, second, largest = 0.0, 0.0, 0.0
+    xs = np.empty(steps + 1)
+    xs[0] = x
+    for t in range(1, steps + 1):
+        g = C if t % 3 == 1 else -1.0
+        second = beta2 * second + (1.0 - beta2) * g * g
+        largest = max(largest, second)
+        scale = np.sqrt(largest if amsgrad else second) + 1e-8
+        x = float(np.clip(x - lr / np.sqrt(t) * g / scale, -1.0, 1.0))
+        xs[t] = x
+    return xs
+
+
 def surface_grid(surface: Surface, resolution: int = 120
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """xs (R,), ys (R,) and log10(1e-3 + f - f*) on the grid, shape (R, R) (rows follow y)."""
@@ -378,9 +563,15 @@ def surface_grid(surface: Surface, resolution: int = 120
 
 
 # ---- the optimizer race: a thin view -------------------------------------------------------
-RACE_COLOURS = dict(zip(RACE_OPTIMIZERS, ("#7f7f7f", "#1f77b4", "#17becf", "#bcbd22", "#ff7f0e",
-                                          "#8c564b", "#d62728", "#2ca02c", "#9467bd"),
+# Okabe-Ito colours (colour-blind safe), and a marker and a line style per optimizer, so the
+# paths and loss curves differ in more than colour.
+RACE_COLOURS = dict(zip(RACE_OPTIMIZERS, ("#000000", "#0072B2", "#56B4E9", "#CC79A7", "#E69F00",
+                                          "#7F7F7F", "#D55E00", "#009E73", "#882255"),
                         strict=True))
+RACE_MARKERS = dict(zip(RACE_OPTIMIZERS, (*CYCLE_MARKERS, "h"), strict=True))
+RACE_LINESTYLES = dict(zip(RACE_OPTIMIZERS, ("-", "--", "-.", ":", (0, (5, 1)),
+                                             (0, (3, 1, 1, 1, 1, 1)), "-", "--", "-."),
+                           strict=True))
 SUGGESTED = {  # hyper-parameters that make a good first race on each surface
     "ill-conditioned bowl": {"sgd_lr": 0.05, "adaptive_lr": 0.3, "steps": 60},
     "rosenbrock": {"sgd_lr": 1e-3, "adaptive_lr": 0.05, "steps": 300},
@@ -443,9 +634,12 @@ class OptimizerRace:
         self.paths, self.curves = {}, {}
         for name in RACE_OPTIMIZERS:
             colour = RACE_COLOURS[name]
-            self.paths[name], = self.ax_map.plot([], [], "-o", color=colour, lw=1.5, ms=2.5,
-                                                 markevery=5, animated=True)
-            self.curves[name], = self.ax_loss.plot([], [], "-", color=colour, lw=1.5,
+            marker, style = RACE_MARKERS[name], RACE_LINESTYLES[name]
+            self.paths[name], = self.ax_map.plot([], [], linestyle=style, marker=marker,
+                                                 color=colour, lw=1.5, ms=3.5, markevery=5,
+                                                 animated=True)
+            self.curves[name], = self.ax_loss.plot([], [], linestyle=style, marker=marker,
+                                                   color=colour, lw=1.5, ms=4, markevery=0.1,
                                                    animated=True, label=name)
         self.live.animated = [*self.paths.values(), *self.curves.values()]
         self.ax_map.set_xlabel("x")
@@ -544,9 +738,83 @@ class OptimizerRace:
                                 columns=2)
 
 
+# ---- the learning-rate schedules: a thin view ----------------------------------------------
+SCHEDULE_STYLES = {name: (OKABE_ITO[i], ("-", "--", "-.", ":", (0, (5, 1)))[i], CYCLE_MARKERS[i])
+                   for i, name in enumerate(SCHEDULES)}
+
+
+def _schedule_summary(results: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """One line per schedule: its final mean gap, or the step at which it diverged."""
+    lines = []
+    for name, (_, gaps) in results.items():
+        if np.isnan(gaps[-1]):
+            lines.append(f"{name}: diverged at step {int(np.flatnonzero(np.isnan(gaps))[0])}")
+        else:
+            lines.append(f"{name}: {gaps[-1]:.1e}")
+    return "f - f* after the last step\n" + "\n".join(lines)
+
+
+def schedule_view(total_steps: int = 200, runs: int = 20) -> View:
+    """Sliders for the base learning rate, the gradient noise and the warm-up length.
+
+    Left: the learning rate of every schedule against the step. Right: the mean f - f* of
+    SGD following each schedule on ``steep_bowl`` (``runs`` noisy runs), on a log scale; a
+    curve that stops has diverged. ``update(base_lr, noise, warmup_steps)`` only moves lines
+    and texts. Artists for tests: ``rates`` and ``gaps`` (name -> Line2D), ``summary`` (Text).
+    """
+    live = LiveFigure(1, 2, figsize=(11, 4.0), dpi=80)
+    ax_rate, ax_gap = live.axes
+    steps_axis = np.arange(total_steps)
+    rate_lines, gap_lines = {}, {}
+    for name, (colour, style, marker) in SCHEDULE_STYLES.items():
+        rate_lines[name], = ax_rate.plot([], [], color=colour, linestyle=style, marker=marker,
+                                         markevery=0.1, ms=4, lw=1.6, label=name)
+        gap_lines[name], = ax_gap.semilogy([], [], color=colour, linestyle=style, marker=marker,
+                                           markevery=0.1, ms=4, lw=1.6, label=name)
+    ax_rate.axhline(0.1, color="0.4", lw=0.8, linestyle=(0, (2, 2)))
+    ax_rate.text(total_steps * 0.02, 0.1, "stable limit at the minimum, 2/20 = 0.1",
+                 ha="left", va="bottom", fontsize=8, color="0.3")
+    ax_rate.set_xlim(0, total_steps)
+    ax_rate.set_ylim(0, 0.125)
+    ax_rate.set_xlabel("step t")
+    ax_rate.set_ylabel("learning rate at step t")
+    ax_rate.set_title("Learning-rate schedules")
+    ax_rate.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 0.79))
+    ax_gap.set_xlim(0, total_steps)
+    ax_gap.set_ylim(1e-8, 1e3)
+    ax_gap.set_xlabel("step t")
+    ax_gap.set_ylabel(f"mean f - f* over {runs} noisy runs")
+    ax_gap.set_title("SGD on the steep-walled bowl, one curve per schedule")
+    summary = ax_gap.text(0.98, 0.97, "", transform=ax_gap.transAxes, ha="right", va="top",
+                          fontsize=8, family="monospace",
+                          bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})
+    live.animate(*rate_lines.values(), *gap_lines.values(), summary)
+
+    def update(base_lr: float, noise: float, warmup_steps: int) -> None:
+        results = schedule_race(base_lr, noise, int(warmup_steps), total_steps, runs)
+        for name, (rates, gaps) in results.items():
+            rate_lines[name].set_data(steps_axis, rates)
+            gap_lines[name].set_data(np.arange(total_steps + 1), gaps)
+        summary.set_text(_schedule_summary(results))
+        view.artists["results"] = results
+
+    controls = {"base_lr": widgets.FloatSlider(value=0.05, min=0.01, max=0.12, step=0.005,
+                                               readout_format=".3f", description="base lr"),
+                "noise": widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.25,
+                                             description="gradient noise"),
+                "warmup_steps": widgets.IntSlider(value=20, min=5, max=100, step=5,
+                                                  description="warm-up steps")}
+    view = View(live, controls, update, {"rates": rate_lines, "gaps": gap_lines,
+                                         "summary": summary, "results": {}})
+    return view
+
+
 __all__ = [
-    "OptimizerRace", "SURFACES", "bumpy", "bumpy_gradient", "bumpy_minima", "forward_difference_gradient", "least_squares",
-    "make_regression", "minibatch_sgd_losses", "newton_points", "power_law_exponent", "race",
-    "race_settings", "scipy_points", "sine_fit_loss", "solve_times", "steps_to_reach",
-    "surface_grid", "trajectory",
+    "SCHEDULES", "OptimizerRace", "SURFACES", "bumpy", "bumpy_gradient", "bumpy_minima",
+    "constant_rate", "cosine_decay", "exponential_decay", "forward_difference_gradient",
+    "least_squares", "make_regression", "minibatch_sgd_losses", "newton_points",
+    "online_adam_counterexample", "power_law_exponent", "race", "race_settings",
+    "schedule_race", "schedule_rates", "schedule_view", "scheduled_sgd_gaps", "scipy_points",
+    "sine_fit_loss", "solve_times", "steep_bowl", "steep_bowl_curvature", "step_decay",
+    "steps_to_reach", "surface_grid", "trajectory", "warmup_cosine",
 ]

@@ -5,7 +5,8 @@ views on ``utils.widgets.LiveFigure``: each ``*_view`` returns a ``View`` whose 
 only calls the maths and moves artists, so tests can call it without a browser.
 
 This module is lecture support, not exercise code: fits use ``np.linalg.lstsq`` on
-(augmented) design matrices and losses work on one score vector at a time.
+(augmented) design matrices; the loss gradients are written with one-hot and indicator
+matrices, the way section 8 of the lecture derives them (exercise 3 asks for its own code).
 """
 
 from __future__ import annotations
@@ -167,6 +168,123 @@ def hinge_terms(scores: np.ndarray, label: int, margin: float = 1.0) -> np.ndarr
     return terms
 
 
+def cross_entropy_score_gradient(scores: np.ndarray, label: int) -> np.ndarray:
+    """d L_i / d s of the softmax loss of one example: softmax(s) - e_label, shape (C,)."""
+    gradient = softmax_probabilities(scores)
+    gradient[label] -= 1.0
+    return gradient
+
+
+def hinge_score_gradient(scores: np.ndarray, label: int, margin: float = 1.0) -> np.ndarray:
+    """d L_i / d s of the multiclass hinge loss of one example, shape (C,).
+
+    Entry j != label is 1 when its term is active (s_j - s_label + margin > 0, a tie at 0
+    counts as inactive); the entry of the label is minus the number of active terms.
+    """
+    active = (hinge_terms(scores, label, margin) > 0).astype(np.float64)
+    active[label] = -active.sum()
+    return active
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """(N, C) matrix Y with Y[i, labels[i]] = 1 and 0 elsewhere (labels in 0..C-1)."""
+    labels = np.asarray(labels)
+    if labels.size and not 0 <= labels.min() <= labels.max() < num_classes:
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got values from "
+                         f"{labels.min()} to {labels.max()}.")
+    return (labels[:, None] == np.arange(num_classes)[None, :]).astype(np.float64)
+
+
+def linear_softmax_objective(W: np.ndarray, X: np.ndarray, labels: np.ndarray, lam: float
+                             ) -> tuple[float, np.ndarray]:
+    """Mean softmax loss of the linear scores S = X W plus lam * |W|^2, and its gradient.
+
+    Inputs: W (D, C), X (N, D), labels (N,) in 0..C-1, lam >= 0.
+    Returns (value, gradient (D, C)) with gradient = X^T (P - Y) / N + 2 lam W, where P holds
+    the softmax probabilities row by row and Y = one_hot(labels). Stable for huge scores.
+    """
+    S = X @ W
+    log_p = S - S.max(axis=1, keepdims=True)
+    log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    Y = one_hot(labels, W.shape[1])
+    count = X.shape[0]
+    value = -float(np.sum(Y * log_p)) / count + lam * float(np.sum(W ** 2))
+    return value, X.T @ (np.exp(log_p) - Y) / count + 2.0 * lam * W
+
+
+def linear_hinge_objective(W: np.ndarray, X: np.ndarray, labels: np.ndarray, lam: float,
+                           margin: float = 1.0) -> tuple[float, np.ndarray]:
+    """Mean multiclass hinge loss of S = X W plus lam * |W|^2, and its gradient.
+
+    Inputs: W (D, C), X (N, D), labels (N,) in 0..C-1, lam >= 0.
+    Returns (value, gradient (D, C)) with gradient = X^T G / N + 2 lam W, where
+    G = A - Y * (row sums of A), A the (N, C) indicator of the active terms
+    s_ij - s_iy + margin > 0 for j != y_i (0 in the label's column), Y = one_hot(labels).
+    """
+    S = X @ W
+    Y = one_hot(labels, W.shape[1])
+    correct = np.sum(S * Y, axis=1, keepdims=True)
+    slack = S - correct + margin
+    A = ((slack > 0) & (Y == 0)).astype(np.float64)
+    G = A - Y * A.sum(axis=1, keepdims=True)
+    count = X.shape[0]
+    value = float(np.sum(slack * A)) / count + lam * float(np.sum(W ** 2))
+    return value, X.T @ G / count + 2.0 * lam * W
+
+
+def per_example_weight_gradient(W: np.ndarray, X: np.ndarray, labels: np.ndarray, lam: float,
+                                loss: str) -> np.ndarray:
+    """The same gradient as the objectives above, one example at a time (for checking).
+
+    Sums the outer products x_i (d L_i / d s_i)^T of every example, divides by N and adds
+    2 lam W; ``loss`` is "softmax" or "hinge". Returns (D, C).
+    """
+    score_gradient = {"softmax": cross_entropy_score_gradient,
+                      "hinge": hinge_score_gradient}.get(loss)
+    if score_gradient is None:
+        raise ValueError(f"unknown loss {loss!r}: choose 'softmax' or 'hinge'.")
+    total = np.zeros(W.shape)
+    for x_i, label in zip(X, labels, strict=True):
+        total += np.outer(x_i, score_gradient(x_i @ W, int(label)))
+    return total / X.shape[0] + 2.0 * lam * W
+
+
+# --------------------------------------------------------------------------------------------
+# Dropout: inverted dropout with a training and a test mode
+# --------------------------------------------------------------------------------------------
+
+
+def dropout_mask(shape: tuple[int, ...], keep: float, rng: np.random.Generator) -> np.ndarray:
+    """Inverted-dropout mask: 1/keep for a kept unit (probability ``keep``), 0 for a dropped one.
+
+    Each entry has expectation keep * (1/keep) = 1, so h * mask has the expectation of h.
+    """
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep is the probability of keeping a unit, in (0, 1]; got {keep}.")
+    return (rng.random(shape) < keep) / keep
+
+
+def apply_dropout(h: np.ndarray, keep: float, training: bool,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """A dropout layer. Training mode: h times a fresh ``dropout_mask`` (needs ``rng``).
+    Test mode: h unchanged, because the training mode already rescaled the kept units."""
+    h = np.asarray(h, dtype=np.float64)
+    if not training:
+        return h.copy()
+    if rng is None:
+        raise ValueError("training mode draws a random mask: pass rng=np.random.default_rng(...).")
+    return h * dropout_mask(h.shape, keep, rng)
+
+
+def dropout_average(h: np.ndarray, keep: float, passes: int, seed: int = 0) -> np.ndarray:
+    """The mean of ``passes`` training-mode outputs of ``apply_dropout`` (the ensemble average
+    of that many thinned networks' layer outputs); shape like h."""
+    rng = np.random.default_rng(seed)
+    h = np.asarray(h, dtype=np.float64)
+    masks = dropout_mask((passes, *h.shape), keep, rng)
+    return (masks * h).mean(axis=0)
+
+
 # --------------------------------------------------------------------------------------------
 # Widget views
 # --------------------------------------------------------------------------------------------
@@ -324,7 +442,10 @@ def loss_view(class_names: tuple[str, ...] = ("cat", "car", "frog")) -> View:
             rect.set_height(value)
         for k, (rect, value) in enumerate(zip(prob_bars, probabilities, strict=False)):
             rect.set_height(value)
-            rect.set_color("C2" if k == label else "C1")
+            # The correct class is green and hatched: marked by more than its colour.
+            rect.set_facecolor("C2" if k == label else "C1")
+            rect.set_edgecolor("black" if k == label else "C1")
+            rect.set_hatch("//" if k == label else "")
         ax_hinge.set_title(f"hinge loss = {terms.sum():.3f}")
         ax_soft.set_title(f"softmax loss = -log {probabilities[label]:.3f} = "
                           f"{cross_entropy_of_scores(s, label):.3f}")

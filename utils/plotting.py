@@ -2,6 +2,12 @@
 
 Functions draw into a given ``ax`` (or make a figure when none is given) and return the
 artists they created, so widgets can update them in place instead of re-creating figures.
+
+Colours are colour-blind safe: ``OKABE_ITO`` is the palette of Okabe and Ito (2008), which
+readers with any common colour-vision deficiency can tell apart. ``use_colorblind_style()``
+(called in the first code cell of every lecture) makes it matplotlib's default colour cycle,
+in the order of matplotlib's own default (C0 blue, C1 orange, C2 green, C3 red, ...), and pairs
+each colour with its own line style, so lines that are compared differ in more than colour.
 """
 
 from __future__ import annotations
@@ -10,11 +16,44 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 
-CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+#: Okabe-Ito colours in the roles of matplotlib's default cycle: C0 blue, C1 orange, C2 bluish
+#: green, C3 vermillion (red), C4 reddish purple, C5 sky blue, C6 yellow, C7 black.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+             "#000000")
+#: One line style per colour of the cycle, so compared lines differ in more than colour.
+CYCLE_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)),
+                    (0, (8, 3)))
+#: Markers to pair with the cycle where lines carry markers (paths of optimizers).
+CYCLE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Colours of up to ten classes (decision regions, scatter plots): the Okabe-Ito colours, then
+#: grey and a wine red.
+CLASS_COLOURS = (*OKABE_ITO[:7], "#7F7F7F", "#882255", "#000000")
+
+
+def colorblind_cycle() -> cycler:
+    """The default property cycle of the lectures: Okabe-Ito colours with a line style each."""
+    return cycler(color=list(OKABE_ITO)) + cycler(linestyle=list(CYCLE_LINESTYLES))
+
+
+def use_colorblind_style() -> None:
+    """Make the colour-blind-safe cycle matplotlib's default for every figure made afterwards.
+
+    Affects ``plt.plot`` colours "C0".."C7" and the default line styles; a format string or
+    ``linestyle=`` given by a plot still wins. Call it once, in a notebook's first code cell.
+    """
+    plt.rcParams["axes.prop_cycle"] = colorblind_cycle()
+
+
+def class_colormap(num_classes: int = 10) -> ListedColormap:
+    """A colormap of the first ``num_classes`` class colours (1 to 10), for ``c=labels``."""
+    if not 1 <= num_classes <= len(CLASS_COLOURS):
+        raise ValueError(f"num_classes must be between 1 and {len(CLASS_COLOURS)}, "
+                         f"got {num_classes}.")
+    return ListedColormap(CLASS_COLOURS[:num_classes])
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (5, 4)) -> Axes:
@@ -93,7 +132,7 @@ def plot_decision_boundary(ax: Axes, xx: np.ndarray, yy: np.ndarray, labels_on_g
     Returns (image, scatter) artists; update them with ``set_data`` / ``set_offsets``.
     """
     num_classes = num_classes or int(max(y.max(), labels_on_grid.max()) + 1)
-    cmap = ListedColormap(CLASS_COLOURS[:num_classes])
+    cmap = class_colormap(num_classes)
     # Pixel centres sit on the grid points, so the image reaches half a cell beyond them.
     half_x = (xx.max() - xx.min()) / max(xx.shape[1] - 1, 1) / 2
     half_y = (yy.max() - yy.min()) / max(yy.shape[0] - 1, 1) / 2
