@@ -5,6 +5,7 @@
     python3 course.py test       install what is needed (once) and run the whole test suite
     python3 course.py exercises  regenerate exercises/ from solutions/ (nbgrader generate_assignment)
     python3 course.py release    build the student release in dist/student/
+    python3 course.py gradescope 01_knn   build the Gradescope autograder dist/gradescope/01_knn.zip
 
 Everything is installed into ``.venv/`` beside this file; only Python 3.11+ and pip are needed.
 Extra arguments after ``test`` go to pytest (for example ``-m "not browser"``); tests run on
@@ -86,6 +87,9 @@ def main(argv: list[str]) -> int:
     if command == "release":
         ensure_environment(["requirements.txt"])
         return run([str(PYTHON), "-m", "tools.build_release", *rest])
+    if command == "gradescope":
+        ensure_environment(["requirements.txt"])
+        return run([str(PYTHON), "-m", "tools.build_gradescope", *rest])
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 
