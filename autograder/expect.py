@@ -16,7 +16,7 @@ import numpy as np
 
 from autograder.codec import TrustedFunction
 from autograder.errors import StudentError
-from utils.rules import python_loops
+from utils.rules import RULE_INPUTS, python_loops
 
 __all__ = ["calls_to", "python_loops", "raises_student_error", "same_array",
            "same_as_one_of", "same_number", "same_value", "trusted_function"]
@@ -216,3 +216,22 @@ def trusted_function(source: str) -> TrustedFunction:
     student returns arrives as a handle, which every ``same_*`` helper refuses.
     """
     return TrustedFunction(source)
+
+
+def result_on_read_only_inputs(proxy, fn, *args, **kwargs):
+    """``proxy.call_read_only(fn, *args, **kwargs)``, with the rule's wording on a write.
+
+    Inputs:
+    - proxy: the ``student`` (or ``reference``) fixture; fn: a function name or proxy callable.
+    Returns the decoded result. Raises AssertionError ("`fn` must not modify its input
+    arrays ...: it wrote into an input (numpy's message)") when the code wrote into one of
+    its (read-only) arguments; any other StudentError propagates unchanged.
+    """
+    try:
+        return proxy.call_read_only(fn, *args, **kwargs)
+    except StudentError as error:
+        if error.type_name == "ValueError" and "read-only" in error.message:
+            name = fn if isinstance(fn, str) else getattr(fn, "qualname", "the function")
+            raise AssertionError(f"`{name}` {RULE_INPUTS}: it wrote into an input "
+                                 f"({error.message.splitlines()[0][:200]})") from None
+        raise

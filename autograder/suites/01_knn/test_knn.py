@@ -26,9 +26,15 @@ import numpy as np
 import pytest
 
 from autograder.errors import StudentError
-from autograder.expect import raises_student_error, same_array, same_as_one_of, same_value
+from autograder.expect import (
+    raises_student_error,
+    result_on_read_only_inputs,
+    same_array,
+    same_as_one_of,
+    same_value,
+)
 from autograder.fixtures import describe_failure
-from utils.rules import READ_ONLY_MESSAGE, RULE_INPUTS, RULE_INTEGER_LABELS, RULE_NO_LOOPS
+from utils.rules import RULE_INTEGER_LABELS, RULE_NO_LOOPS
 
 DISTANCE_FUNCTIONS = ("compute_distances_two_loops", "compute_distances_one_loop",
                       "compute_distances_no_loops")
@@ -108,17 +114,6 @@ def _needs(first_part_passed: bool, first_part: str) -> None:
         raise AssertionError(f"not checked until the part \"{first_part}\" passes (a property "
                              "such as this one earns points only when the values are right)")
 
-
-def _read_only_call(student, fn, *args, **kwargs):
-    """``student.call_read_only`` with the rule's wording when the code wrote into an input."""
-    try:
-        return student.call_read_only(fn, *args, **kwargs)
-    except StudentError as error:
-        if error.type_name == "ValueError" and READ_ONLY_MESSAGE in error.message:
-            name = fn if isinstance(fn, str) else getattr(fn, "qualname", "your function")
-            raise AssertionError(f"`{name}` {RULE_INPUTS}; it wrote into an input array "
-                                 f"({error.message})") from None
-        raise
 
 
 def _same_given_own_helpers(got, expected, alternatives, what: str) -> None:
@@ -227,7 +222,7 @@ def _distance_parts(name, student, rng, partial, extra_no_loops=False):
                    what="the distances of integer pixel values (float values expected)")
     with partial.part("inputs are not modified"):
         _needs(values_right, first)
-        same_array(_read_only_call(student, name, X_train, X), expected,
+        same_array(result_on_read_only_inputs(student, name, X_train, X), expected,
                    what="the distance matrix computed from read-only inputs")
     if extra_no_loops:
         with partial.part("no Python loops (read from your code)"):
@@ -292,7 +287,7 @@ def test_predict_labels(student, reference, rng, partial):
             + (f"an array of dtype {got.dtype}" if kind else f"a {type(got).__name__}"))
     with partial.part("inputs are not modified"):
         _needs(values_right, first)
-        same_array(_read_only_call(student, "predict_labels", dists, y_train, k=3),
+        same_array(result_on_read_only_inputs(student, "predict_labels", dists, y_train, k=3),
                    reference.predict_labels(dists, y_train, k=3), dtype_kind="iuf",
                    what="the labels computed from read-only inputs")
 
@@ -417,5 +412,5 @@ def test_cross_validate(student, reference, rng, partial):
                              CV_TIES_X, CV_TIES_Y, [2], num_folds=2)
     with partial.part("inputs are not modified"):
         _needs(values_right, first)
-        same_value(_read_only_call(student, "cross_validate", X, y, [1, 3, 5], num_folds=5),
+        same_value(result_on_read_only_inputs(student, "cross_validate", X, y, [1, 3, 5], num_folds=5),
                    got, what="the accuracies computed from read-only inputs")

@@ -36,7 +36,12 @@ import numpy as np
 import pytest
 
 from autograder.errors import StudentError
-from autograder.expect import raises_student_error, same_as_one_of, same_value
+from autograder.expect import (
+    raises_student_error,
+    result_on_read_only_inputs,
+    same_as_one_of,
+    same_value,
+)
 from autograder.fixtures import describe_failure
 from utils.rules import RULE_INPUTS
 from utils.selfchecks.backprop import provided_helper_problem
@@ -59,16 +64,6 @@ def _with_hint(check, hint: str):
 def _is_read_only_error(error: StudentError) -> bool:
     return error.type_name == "ValueError" and "read-only" in error.message
 
-
-def _read_only_result(student, name: str, *args):
-    """``student.name(*args)`` on read-only arrays; a write becomes a message about the rule."""
-    try:
-        return student.call_read_only(name, *args)
-    except StudentError as error:
-        if _is_read_only_error(error):
-            raise AssertionError(f"`{name}` {RULE_INPUTS}: it wrote into one of its arguments "
-                                 f"({error.message.splitlines()[0][:200]})") from None
-        raise
 
 
 def _values_right_when_read_only(got, expected, what: str) -> None:
@@ -428,13 +423,13 @@ def _same_backward(student, reference, forward, backward, args, dout, prescribed
 
 def _both_read_only(student, reference, forward, backward, args, dout, what):
     """Forward then backward, each on read-only arrays (the cache too), with right values."""
-    got_forward = _read_only_result(student, forward, *args)
+    got_forward = result_on_read_only_inputs(student, forward, *args)
     expected_forward = getattr(reference, forward)(*args)
     if not (isinstance(got_forward, tuple) and len(got_forward) == 2):
         raise AssertionError(f"not scored until the values are right: `{forward}` should "
                              "return a tuple (out, cache)")
     _values_right_when_read_only(got_forward[0], expected_forward[0], f"{what}: out")
-    got_backward = _read_only_result(student, backward, dout, got_forward[1])
+    got_backward = result_on_read_only_inputs(student, backward, dout, got_forward[1])
     _values_right_when_read_only(got_backward,
                                  getattr(reference, backward)(dout, expected_forward[1]),
                                  f"{what}: the gradients")
@@ -536,7 +531,7 @@ def test_softmax_loss(student, reference, rng, partial):
                       "np.exp(1000) is inf and np.exp(-1000) is 0: subtract each row's maximum "
                       "from the scores before np.exp (section 2.4)")
     with partial.part(f"softmax_loss {RULE_INPUTS}"):
-        got = _read_only_result(student, "softmax_loss", scores, y)
+        got = result_on_read_only_inputs(student, "softmax_loss", scores, y)
         _values_right_when_read_only(got, reference.softmax_loss(scores, y),
                                      "(loss, dscores) on read-only scores and y")
 
@@ -667,7 +662,7 @@ def test_two_layer_net(student, reference, rng, partial):
     with partial.part(f"two_layer_net {RULE_INPUTS}: params, X of shape (N, 2, D)"):
         args = (params2, X3, y, reg)
         try:
-            outcome = _outcome(lambda: _read_only_result(student, "two_layer_net", *args))
+            outcome = _outcome(lambda: result_on_read_only_inputs(student, "two_layer_net", *args))
         except AssertionError:
             if _layer_writes_inputs(student, reference, called, params2, X3, y) is None:
                 raise
