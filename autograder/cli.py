@@ -26,6 +26,7 @@ from autograder.backends import Backend
 from autograder.errors import GraderError
 from autograder.fixtures import student_seed
 from autograder.grading import COURSE_ROOT, Assignment, build_results, failed_outcomes
+from autograder.late import load_policy, update_results
 from autograder.remote import GradeConfig, grade_job, grader_for
 from autograder.reports import (
     STUDENTS_DIR,
@@ -67,7 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds of student code per submission (default 60)")
     grade.add_argument("--memory-mb", type=int, default=1024,
                        help="extra memory a submission may allocate, MB (default 1024)")
+    grade.add_argument("--late", type=Path, default=None,
+                       help="late-work config (TOML: due date, extensions, penalty policy)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--similarity", action="store_true",
+                       help="also rank pairs of unusually alike submissions (similarity.csv, "
+                            "summary.html); never changes a score")
+    grade.add_argument("--gradebook", nargs="?", const="", default=None, metavar="DB_URL",
+                       help="also write the scores into nbgrader's gradebook (default: the "
+                            "course's gradebook.db), formgrader's autograded/ notebooks and "
+                            "the feedback pages for `nbgrader release_feedback` "
+                            "(SUBMISSIONS: nbgrader's submitted/ tree)")
     commands.add_all(sub)
     return parser
 
@@ -180,6 +191,7 @@ def grade_command(args) -> int:
     tests = load_suite(assignment.suite_dir)  # fails early (exit 2) if the suite is broken
     test_names = [t.name for t in tests]
     max_score = sum(t.points for t in tests)
+    late_policy = load_policy(args.late) if args.late else None  # a bad file: exit 2 now
     submissions = discover(args.submissions, args.assignment)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -209,6 +221,7 @@ def grade_command(args) -> int:
     missing = [s.student_id for s, r in zip(submissions, results, strict=True) if r is None]
     if missing:
         raise GraderError(f"results missing for: {', '.join(missing[:20])}")
+    results, late_work = update_results(out, submissions, results, late_policy)
     write_atomic(out / "grades.csv", grades_csv(results, test_names))
     lost = sorted({str(x) for r in results for x in r["extra_data"].get("sandbox_lost", [])})
     errors = sum(1 for r in results if r["extra_data"].get("grader_error"))
@@ -216,9 +229,15 @@ def grade_command(args) -> int:
                 "graded now": len(todo), "seconds": f"{elapsed:.1f}",
                 "back end": args.scheduler or f"{max(1, args.jobs)} local process(es)",
                 "grader errors": errors}
+    if late_work:
+        run_info["late work"] = late_work
+        _say(f"late work: {late_work}")
     write_atomic(out / "summary.html",
                  summary_html(results, test_names, args.assignment, max_score, run_info))
     write_atomic(out / "run.json", json.dumps({**run_info, "sandbox_lost": lost}, indent=1))
+    if args.similarity:  # rebuilds summary.html with a "Similar submissions" section
+        from autograder.commands.similarity import similarity_after_grade
+        similarity_after_grade(args, submissions, results, test_names, max_score, run_info)
     if lost:
         _say("WARNING: the sandbox was weakened; protections lost: " + "; ".join(lost))
     if errors:
@@ -227,6 +246,11 @@ def grade_command(args) -> int:
     rate = len(todo) / elapsed if elapsed > 0 and todo else 0.0
     _say(f"graded {len(todo)} submission(s) in {elapsed:.1f} s ({rate:.1f}/s); "
          f"{len(results)} rows in {out / 'grades.csv'}")
+    if args.gradebook is not None:
+        from autograder.gradebook import export
+        for note in export(args.submissions, args.gradebook, args.assignment,
+                           assignment.reference_notebook, submissions, results):
+            _say(note)
     return 0
 
 

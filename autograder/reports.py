@@ -95,7 +95,9 @@ def _short_name(test_name: str) -> str:
 
 
 def grades_csv(results: list[dict], test_names: list[str]) -> str:
-    """One row per student: student_id, score, max_score, then one column per test.
+    """One row per student: student_id, score, max_score, then one column per test; with a
+    late policy (any ``extra_data.late``) then submitted_at, late_by, penalty (points) and
+    raw_score (score = raw_score - penalty), after the tests so their columns keep their places.
 
     Every cell goes through ``safe_text.for_csv``: no cell starts a spreadsheet formula."""
     buffer = io.StringIO()
@@ -104,11 +106,18 @@ def grades_csv(results: list[dict], test_names: list[str]) -> str:
     def row(cells):
         writer.writerow([for_csv(c) for c in cells])
 
-    row(["student_id", "score", "max_score", *map(_short_name, test_names)])
+    with_late = any("late" in r["extra_data"] for r in results)
+    late_columns = ["submitted_at", "late_by", "penalty", "raw_score"] if with_late else []
+    row(["student_id", "score", "max_score", *map(_short_name, test_names), *late_columns])
     for result in sorted(results, key=lambda r: str(r["extra_data"]["student_id"])):
         by_name = {t.get("name"): t.get("score", 0.0) for t in result["tests"]}
+        late = result["extra_data"].get("late") or {}
+        late_cells = [late.get("submitted_at", ""), late.get("late_by", ""),
+                      _fmt(late.get("penalty", 0.0)), _fmt(late.get("raw_score",
+                                                                     result["score"]))]
         row([result["extra_data"]["student_id"], _fmt(result["score"]),
-             _fmt(result["max_score"]), *(_fmt(by_name.get(name, 0.0)) for name in test_names)])
+             _fmt(result["max_score"]), *(_fmt(by_name.get(name, 0.0)) for name in test_names),
+             *(late_cells if with_late else [])])
     return buffer.getvalue()
 
 
@@ -162,8 +171,10 @@ def feedback_html(result: dict) -> str:
             f"{for_html(extra.get('student_id', ''))}</h1>"
             f"<p><strong>Score: {_fmt(result['score'])} / {_fmt(result['max_score'])}</strong>"
             f"{original} &middot; graded in {_fmt(result.get('execution_time'))} s "
-            f"&middot; seed {for_html(extra.get('seed', ''))}"
-            "</p><p>The hidden tests use inputs generated for you; on failure the message says "
+            f"&middot; seed {for_html(extra.get('seed', ''))}</p>"
+            + (f"<p>{for_html((extra.get('late') or {}).get('summary', ''))}</p>"
+               if isinstance(extra.get("late"), dict) else "")
+            + "<p>The hidden tests use inputs generated for you; on failure the message says "
             "what was expected and what your code returned.</p>"
             f"<table><tr><th>test</th><th>result</th><th>points</th><th>details</th></tr>"
             f"{''.join(rows)}</table>{notes}{printed}")
@@ -182,8 +193,11 @@ def _png(fig) -> str:
 
 
 def summary_html(results: list[dict], test_names: list[str], assignment: str,
-                 max_score: float, run_info: dict) -> str:
-    """Instructor summary: score histogram and pass rate per test (PNG pictures), table."""
+                 max_score: float, run_info: dict, similarity=None) -> str:
+    """Instructor summary: score histogram and pass rate per test (PNG pictures), table.
+
+    ``similarity``: an ``autograder.similarity.Report`` (or None); its ranked pairs become a
+    "Similar submissions" section after the table (a signal to look, never a score)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -234,4 +248,6 @@ def summary_html(results: list[dict], test_names: list[str], assignment: str,
             f"<img alt='pass rate per test' src='data:image/png;base64,{bars}'>"
             "<h2>Students</h2><table><tr><th>student</th><th>score</th><th>seconds</th>"
             f"<th></th></tr>{rows}</table>")
+    if similarity is not None:
+        body += similarity.html_section()
     return _page(f"{assignment} summary", body)

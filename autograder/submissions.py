@@ -66,6 +66,18 @@ class Submission:
         """Where the submission comes from, as readable text."""
         return readable_name(os.fsencode(self.path))
 
+    def timestamp_path(self) -> Path | None:
+        """nbgrader's ``timestamp.txt`` beside the notebook in ``submitted/<student>/
+        <assignment>/`` (None for other layouts). Only a path: read it defensively, below
+        ``root`` (``autograder.late``)."""
+        if self.root is None or self.kind != "notebook":
+            return None
+        try:
+            relative = Path(self.path).relative_to(self.root)
+        except ValueError:
+            return None
+        return Path(self.path).parent / "timestamp.txt" if len(relative.parts) == 3 else None
+
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
