@@ -11,13 +11,6 @@ c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.course_id = "dl4cv-basics"
-c.CourseDirectory.db_assignments = [
-    {"name": "01_knn"},
-    {"name": "02_linear_regression"},
-    {"name": "03_linear_classifiers"},
-    {"name": "04_optimizers"},
-    {"name": "05_backprop"},
-]
 # Student notebooks must still open after nbgrader strips solutions: stubs raise inside bodies.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

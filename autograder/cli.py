@@ -1,5 +1,13 @@
 """``python -m autograder grade SUBMISSIONS --assignment A --out OUT [--jobs N]
-[--scheduler ADDRESS] [--seed S]``
+[--scheduler ADDRESS] [--seed S] [--gradebook [DB_URL]] [--late late.toml] [--similarity]``
+
+(also ``python -m autograder export OUT --roster roster.csv --canvas-assignment-id N`` and
+``python -m autograder similarity SUBMISSIONS --assignment A --out OUT``: ``autograder.commands``)
+
+``--gradebook`` also writes the scores into nbgrader's gradebook, formgrader's autograded/
+notebooks and the feedback pages for ``nbgrader release_feedback`` (``autograder.gradebook``);
+``--late`` applies a late-work config (``autograder.late``); ``--similarity`` writes the
+similarity report (``autograder.commands.similarity``), never changing a score.
 
 Every submission found gets a row: one that cannot be read or graded (a broken or hostile
 file, a grader failure on that input) gets score 0 and a message in words, and the run goes
