@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import importlib
 import json
 import re
@@ -88,7 +89,9 @@ def solution_notebook(assignment: str) -> Path:
     return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
 
 
+@functools.cache
 def _cells(assignment: str) -> list[dict]:
+    """The solution notebook's cells, parsed once per test session (read-only for callers)."""
     return json.loads(solution_notebook(assignment).read_text(encoding="utf-8"))["cells"]
 
 
@@ -105,6 +108,23 @@ def solution_cells(assignment: str) -> dict[str, str]:
     """grade_id -> source of every graded solution code cell, in notebook order."""
     return {_nbgrader(c)["grade_id"]: _source(c) for c in _cells(assignment)
             if c["cell_type"] == "code" and _nbgrader(c).get("solution")}
+
+
+def edited_cell(assignment: str, grade_id: str, *pairs: tuple[str, str]) -> str:
+    """The solution cell ``grade_id`` with each (old, new) text replaced; every old text must
+    occur exactly once (a variant never edits by accident)."""
+    source = solution_cells(assignment)[grade_id]
+    for old, new in pairs:
+        if source.count(old) != 1:
+            raise ValueError(f"variant text {old!r} occurs {source.count(old)} times in the "
+                             f"solution cell {grade_id!r}")
+        source = source.replace(old, new)
+    return source
+
+
+def part_score(points: float, parts: int, failed: int) -> float:
+    """The score of a test of ``points`` with ``parts`` equal parts, ``failed`` of them failed."""
+    return points * (parts - failed) / parts
 
 
 def test_cells(assignment: str) -> dict[str, str]:

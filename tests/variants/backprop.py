@@ -15,22 +15,17 @@ wrong ``exp`` keeps its parts.
 
 from __future__ import annotations
 
-from variants import Variant, solution_cells
+from variants import Variant, edited_cell, solution_cells
 
 ASSIGNMENT = "05_backprop"
-
-_SOLUTION = solution_cells(ASSIGNMENT)
 
 
 def _edit(grade_id: str, *pairs: tuple[str, str]) -> str:
     """The solution cell ``grade_id`` with each (old, new) text replaced (old must occur once)."""
-    source = _SOLUTION[grade_id]
-    for old, new in pairs:
-        if source.count(old) != 1:
-            raise ValueError(f"variant text {old!r} occurs {source.count(old)} times in the "
-                             f"solution cell {grade_id!r}")
-        source = source.replace(old, new)
-    return source
+    return edited_cell(ASSIGNMENT, grade_id, *pairs)
+
+_SOLUTION = solution_cells(ASSIGNMENT)
+
 
 
 VALUE_PART = 6 / 12

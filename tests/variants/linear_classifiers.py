@@ -14,27 +14,18 @@ text it replaces is there, so a change to the solution breaks loudly here).
 
 from __future__ import annotations
 
-from variants import Variant, solution_cells
+from variants import Variant, edited_cell, part_score
 
 ASSIGNMENT = "03_linear_classifiers"
-
-NUMGRAD, NAIVE, VECTORIZED, CLASSIFIER = 6, 6, 7, 7
 
 
 def _edit(grade_id: str, *pairs: tuple[str, str]) -> dict[str, str]:
     """{grade_id: the solution cell with each (old, new) replaced once}."""
-    source = solution_cells(ASSIGNMENT)[grade_id]
-    for old, new in pairs:
-        if source.count(old) != 1:
-            raise ValueError(f"variant text {old!r} occurs {source.count(old)} times in the "
-                             f"solution cell {grade_id!r}")
-        source = source.replace(old, new)
-    return {grade_id: source}
+    return {grade_id: edited_cell(ASSIGNMENT, grade_id, *pairs)}
+
+NUMGRAD, NAIVE, VECTORIZED, CLASSIFIER = 6, 6, 7, 7
 
 
-def lost(points: float, parts: int, failed: int) -> float:
-    """The score of a test of ``points`` with ``parts`` parts, ``failed`` of them failed."""
-    return points * (parts - failed) / parts
 
 
 _COPY = "    x = np.array(x, dtype=np.float64)  # a copy: the caller's x is never touched\n"
@@ -54,7 +45,7 @@ VARIANTS: list[Variant] = [
                     "CS231n way), which the text forbids: right values, the read-only call "
                     "fails",
         replace=_edit("numerical_gradient", (_COPY, "")),
-        scores={"test_numerical_gradient": lost(2, NUMGRAD, 1)},
+        scores={"test_numerical_gradient": part_score(2, NUMGRAD, 1)},
         selfcheck_fails=("test_numerical_gradient",),
     ),
     Variant(
@@ -75,7 +66,7 @@ VARIANTS: list[Variant] = [
                       ("x[ix] = old + h", "x[ix] = old + 1e-5"),
                       ("x[ix] = old - h", "x[ix] = old - 1e-5"),
                       ("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / 2e-5")),
-        scores={"test_numerical_gradient": lost(2, NUMGRAD, 1)},
+        scores={"test_numerical_gradient": part_score(2, NUMGRAD, 1)},
         selfcheck_fails=("test_numerical_gradient",),
     ),
     Variant(
@@ -83,14 +74,14 @@ VARIANTS: list[Variant] = [
         description="the regularization gradient reg * W instead of 2 reg W: right only where "
                     "reg = 0 (the ties part)",
         replace=_edit("svm_loss_naive", (_SVM_REG, "    dW = dW / num_train + reg * W\n")),
-        scores={"test_svm_loss_naive": lost(3, NAIVE, 5)},
+        scores={"test_svm_loss_naive": part_score(3, NAIVE, 5)},
         selfcheck_fails=("test_svm_loss_naive",),
     ),
     Variant(
         name="svm_naive_counts_ties",
         description="margin >= 0 counts a margin of exactly 0: right except on ties",
         replace=_edit("svm_loss_naive", ("if margin > 0:", "if margin >= 0:")),
-        scores={"test_svm_loss_naive": lost(3, NAIVE, 1)},
+        scores={"test_svm_loss_naive": part_score(3, NAIVE, 1)},
         selfcheck_fails=("test_svm_loss_naive",),
     ),
     Variant(
@@ -117,7 +108,7 @@ VARIANTS: list[Variant] = [
         replace=_edit("svm_loss_vectorized",
                       ("    num_train = X.shape[0]\n",
                        "    return svm_loss_naive(W, X, y, reg)\n    num_train = X.shape[0]\n")),
-        scores={"test_svm_loss_vectorized": lost(3, VECTORIZED, 1)},
+        scores={"test_svm_loss_vectorized": part_score(3, VECTORIZED, 1)},
         selfcheck_fails=("test_svm_loss_vectorized",),
     ),
     Variant(
@@ -125,7 +116,7 @@ VARIANTS: list[Variant] = [
         description="no subtraction of the maximum score: exp overflows for scores of size 1e4",
         replace=_edit("softmax_loss_naive",
                       ("shifted = scores - np.max(scores)", "shifted = scores")),
-        scores={"test_softmax_loss_naive": lost(3, NAIVE, 1)},
+        scores={"test_softmax_loss_naive": part_score(3, NAIVE, 1)},
         selfcheck_fails=("test_softmax_loss_naive",),
     ),
     Variant(
@@ -147,7 +138,7 @@ VARIANTS: list[Variant] = [
             ("-np.mean(log_probabilities[rows, y])",
              "-np.mean(_correct_log_probabilities(log_probabilities, y))"),
         )["softmax_loss_vectorized"] + _HELPER_LOOP},
-        scores={"test_softmax_loss_vectorized": lost(3, VECTORIZED, 1)},
+        scores={"test_softmax_loss_vectorized": part_score(3, VECTORIZED, 1)},
         selfcheck_fails=("test_softmax_loss_vectorized",),
     ),
     Variant(
@@ -157,7 +148,7 @@ VARIANTS: list[Variant] = [
                     "and so do batches of one example (the same draw either way)",
         replace=_edit("LinearClassifier", ("rng.choice(num_train, batch_size, replace=True)",
                                            "rng.choice(num_train, batch_size, replace=False)")),
-        scores={"test_linear_classifier": lost(4, CLASSIFIER, 5)},
+        scores={"test_linear_classifier": part_score(4, CLASSIFIER, 5)},
         selfcheck_fails=("test_LinearClassifier",),
     ),
     Variant(
@@ -166,14 +157,14 @@ VARIANTS: list[Variant] = [
                     "index past the last column",
         replace=_edit("LinearClassifier",
                       ("num_classes = int(np.max(y)) + 1", "num_classes = len(np.unique(y))")),
-        scores={"test_linear_classifier": lost(4, CLASSIFIER, 1)},
+        scores={"test_linear_classifier": part_score(4, CLASSIFIER, 1)},
         selfcheck_fails=("test_LinearClassifier",),
     ),
     Variant(
         name="train_resets_the_weights",
         description="train draws new weights on every call, so a second call starts over",
         replace=_edit("LinearClassifier", ("if self.W is None:", "if True:")),
-        scores={"test_linear_classifier": lost(4, CLASSIFIER, 1)},
+        scores={"test_linear_classifier": part_score(4, CLASSIFIER, 1)},
         selfcheck_fails=("test_LinearClassifier",),
     ),
     Variant(
@@ -182,7 +173,7 @@ VARIANTS: list[Variant] = [
         replace=_edit("LinearClassifier",
                       ("return np.argmax(X @ self.W, axis=1)",
                        "return np.argmax(X @ self.W, axis=1).astype(float)")),
-        scores={"test_linear_classifier": lost(4, CLASSIFIER, 1)},
+        scores={"test_linear_classifier": part_score(4, CLASSIFIER, 1)},
         selfcheck_fails=("test_LinearClassifier",),
     ),
     Variant(
@@ -192,7 +183,7 @@ VARIANTS: list[Variant] = [
                     "the loss loses (it is right only where reg = 0)",
         replace=_edit("svm_loss_vectorized",
                       (_SVM_VEC_REG, "    dW = X.T @ coefficients / num_train + reg * W")),
-        scores={"test_svm_loss_vectorized": lost(3, VECTORIZED, 6)},
+        scores={"test_svm_loss_vectorized": part_score(3, VECTORIZED, 6)},
         selfcheck_fails=("test_svm_loss_vectorized",),
     ),
 ]

@@ -16,25 +16,16 @@ text it replaces is there, so a change to the solution breaks loudly here).
 
 from __future__ import annotations
 
-from variants import Variant, solution_cells
+from variants import Variant, edited_cell, part_score
 
 ASSIGNMENT = "02_linear_regression"
 
 
 def _edit(grade_id: str, *pairs: tuple[str, str]) -> dict[str, str]:
     """{grade_id: the solution cell with each (old, new) replaced once}."""
-    source = solution_cells(ASSIGNMENT)[grade_id]
-    for old, new in pairs:
-        if source.count(old) != 1:
-            raise ValueError(f"variant text {old!r} occurs {source.count(old)} times in the "
-                             f"solution cell {grade_id!r}")
-        source = source.replace(old, new)
-    return {grade_id: source}
+    return {grade_id: edited_cell(ASSIGNMENT, grade_id, *pairs)}
 
 
-def lost(points: float, parts: int, failed: int) -> float:
-    """The score of a test of ``points`` with ``parts`` parts, ``failed`` of them failed."""
-    return points * (parts - failed) / parts
 
 
 FIT, MLE, LOGLIK, POLY, RIDGE = 9, 6, 7, 8, 8
@@ -55,7 +46,7 @@ VARIANTS: list[Variant] = [
                     "the values are right, only the no-inverse part fails",
         replace=_edit("fit_linear_regression",
                       (_SOLVE, "return np.linalg.inv(X.T @ X) @ (X.T @ y)")),
-        scores={"test_fit_linear_regression": lost(3, FIT, 1)},
+        scores={"test_fit_linear_regression": part_score(3, FIT, 1)},
         selfcheck_fails=("test_fit_linear_regression",),
     ),
     Variant(
@@ -65,7 +56,7 @@ VARIANTS: list[Variant] = [
                     "explicit inverse",
         replace=_edit("fit_linear_regression", (_RANK_CHECK, ""),
                       (_SOLVE, "return np.linalg.pinv(X) @ y")),
-        scores={"test_fit_linear_regression": lost(3, FIT, 2)},
+        scores={"test_fit_linear_regression": part_score(3, FIT, 2)},
         selfcheck_fails=("test_fit_linear_regression",),
     ),
     Variant(
@@ -73,7 +64,7 @@ VARIANTS: list[Variant] = [
         description="no rank check: np.linalg.solve raises LinAlgError (or returns garbage) for "
                     "rank below D instead of the documented ValueError",
         replace=_edit("fit_linear_regression", (_RANK_CHECK, "")),
-        scores={"test_fit_linear_regression": lost(3, FIT, 1)},
+        scores={"test_fit_linear_regression": part_score(3, FIT, 1)},
         selfcheck_fails=("test_fit_linear_regression",),
     ),
     Variant(
@@ -89,7 +80,7 @@ VARIANTS: list[Variant] = [
                     "caller's y is overwritten",
         replace=_edit("mle_noise_variance",
                       (_RESIDUAL, "residual = y\n    residual -= X @ theta")),
-        scores={"test_mle_noise_variance": lost(2, MLE, 1)},
+        scores={"test_mle_noise_variance": part_score(2, MLE, 1)},
         selfcheck_fails=("test_mle_noise_variance",),
     ),
     Variant(
@@ -97,7 +88,7 @@ VARIANTS: list[Variant] = [
         description="the normalising term -(1/2) log(2 pi sigma^2) is not multiplied by n: "
                     "right only for a single example",
         replace=_edit("gaussian_log_likelihood", ("-0.5 * n * np.log", "-0.5 * np.log")),
-        scores={"test_gaussian_log_likelihood": lost(2, LOGLIK, 6)},
+        scores={"test_gaussian_log_likelihood": part_score(2, LOGLIK, 6)},
     ),
     Variant(
         name="loglik_accepts_zero_variance",
@@ -105,7 +96,7 @@ VARIANTS: list[Variant] = [
         replace=_edit("gaussian_log_likelihood",
                       ("    if not sigma2 > 0:\n        raise ValueError(f\"sigma2 is a variance "
                        "and must be positive, got {sigma2}.\")\n", "")),
-        scores={"test_gaussian_log_likelihood": lost(2, LOGLIK, 1)},
+        scores={"test_gaussian_log_likelihood": part_score(2, LOGLIK, 1)},
     ),
     Variant(
         name="loglik_reuses_a_wrong_mle",
@@ -139,7 +130,7 @@ VARIANTS: list[Variant] = [
         replace=_edit("polynomial_features",
                       ("    if degree < 0:\n        raise ValueError(f\"degree must be 0 or more, "
                        "got {degree}.\")\n", "")),
-        scores={"test_polynomial_features": lost(2, POLY, 1)},
+        scores={"test_polynomial_features": part_score(2, POLY, 1)},
     ),
     Variant(
         name="ridge_copies_the_rank_check",
@@ -149,7 +140,7 @@ VARIANTS: list[Variant] = [
                       (_RIDGE_A, _RIDGE_A + "\n    if np.linalg.matrix_rank(X) < X.shape[1]:\n"
                        "        raise ValueError(\"X has rank below D, so theta is not "
                        "unique.\")")),
-        scores={"test_fit_ridge_regression": lost(3, RIDGE, 1)},
+        scores={"test_fit_ridge_regression": part_score(3, RIDGE, 1)},
         selfcheck_fails=("test_fit_ridge_regression",),
     ),
     Variant(
@@ -160,7 +151,7 @@ VARIANTS: list[Variant] = [
                       ("    X = np.asarray(X, dtype=np.float64)\n    y = np.asarray(y, "
                        "dtype=np.float64)\n    " + _RIDGE_A,
                        "    A = X.T @ X\n    A += lam * np.eye(X.shape[1])")),
-        scores={"test_fit_ridge_regression": lost(3, RIDGE, 1)},
+        scores={"test_fit_ridge_regression": part_score(3, RIDGE, 1)},
         selfcheck_fails=("test_fit_ridge_regression",),
     ),
     Variant(
@@ -170,7 +161,7 @@ VARIANTS: list[Variant] = [
         replace=_edit("fit_ridge_regression",
                       (_RIDGE_A, "A = X.T @ X + lam * np.diag([0.0] + [1.0] * "
                                  "(X.shape[1] - 1))")),
-        scores={"test_fit_ridge_regression": lost(3, RIDGE, 7)},
+        scores={"test_fit_ridge_regression": part_score(3, RIDGE, 7)},
     ),
     Variant(
         name="ridge_with_explicit_inverse",
@@ -178,7 +169,7 @@ VARIANTS: list[Variant] = [
                     "an explicit inverse",
         replace=_edit("fit_ridge_regression",
                       ("return np.linalg.solve(A, X.T @ y)", "return np.linalg.inv(A) @ X.T @ y")),
-        scores={"test_fit_ridge_regression": lost(3, RIDGE, 1)},
+        scores={"test_fit_ridge_regression": part_score(3, RIDGE, 1)},
         selfcheck_fails=("test_fit_ridge_regression",),
     ),
 ]

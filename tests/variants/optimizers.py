@@ -11,9 +11,14 @@ the solution's own source, so the variants follow the solution when it changes).
 
 from __future__ import annotations
 
-from variants import Variant, solution_cells
+from variants import Variant, edited_cell, part_score, solution_cells
 
 ASSIGNMENT = "04_optimizers"
+
+
+def _edit(grade_id: str, *pairs: tuple[str, str]) -> dict[str, str]:
+    """{grade_id: the solution cell with each (old, new) replaced once}."""
+    return {grade_id: edited_cell(ASSIGNMENT, grade_id, *pairs)}
 
 POINTS = {"sgd": 1, "sgd_momentum": 2, "nesterov_momentum": 2, "adagrad": 2, "rmsprop": 2,
           "adadelta": 2, "adam": 3, "train_minibatch": 3, "newton_step": 2,
@@ -24,17 +29,8 @@ PARTS = {"sgd": 4, "sgd_momentum": 5, "nesterov_momentum": 5, "adagrad": 6, "rms
 
 def _score(name: str, failed_parts: int) -> dict[str, float]:
     """{"test_<name>": the score of that test with ``failed_parts`` parts failed}."""
-    return {f"test_{name}": POINTS[name] * (PARTS[name] - failed_parts) / PARTS[name]}
+    return {f"test_{name}": part_score(POINTS[name], PARTS[name], failed_parts)}
 
-
-def _edit(grade_id: str, *pairs: tuple[str, str]) -> dict[str, str]:
-    """{grade_id: the solution's source with each (old, new) replaced}; old must occur once."""
-    source = solution_cells(ASSIGNMENT)[grade_id]
-    for old, new in pairs:
-        if source.count(old) != 1:
-            raise ValueError(f"{grade_id}: {old!r} occurs {source.count(old)} times")
-        source = source.replace(old, new)
-    return {grade_id: source}
 
 
 def _stub(name: str, signature: str) -> str:
