@@ -50,7 +50,6 @@ import base64
 import contextlib
 import errno
 import io
-import itertools
 import json
 import os
 import shutil
@@ -163,12 +162,7 @@ class InProcessSession:
 
     def _start(self) -> None:
         from autograder.errors import BadReply
-        from autograder.sandbox import (
-            MAX_LOAD_REPLY_BYTES,
-            MAX_NAME_CHARS,
-            MAX_NAMES,
-            _clean_error,
-        )
+        from autograder.sandbox import MAX_LOAD_REPLY_BYTES, accept_load_reply
         from autograder.worker import Worker
         self._worker = Worker()
         self.generation += 1
@@ -176,16 +170,14 @@ class InProcessSession:
                    "notebook": base64.b64encode(self.notebook).decode()}
         reply = self._exchange(request, self._limit(self.settings.load_timeout), "loading",
                                MAX_LOAD_REPLY_BYTES)
-        names, errors = reply.get("names"), reply.get("errors")
-        if not isinstance(names, dict) or not isinstance(errors, list):
+        try:
+            names, errors = accept_load_reply(reply)  # exactly as Session._start keeps them
+        except BadReply:
             self._worker = None
-            raise BadReply("the worker's answer to loading the cells was malformed")
-        # As Session._start accepts them (a hook shared with sandbox.py would avoid the copy).
-        self.names = {k: v for k, v in itertools.islice(names.items(), MAX_NAMES)
-                      if isinstance(k, str) and len(k) <= MAX_NAME_CHARS
-                      and v in ("function", "class", "value")}
+            raise
+        self.names = names
         if self.generation == 1:
-            self.load_errors = [_clean_error(e) for e in errors[:50]]
+            self.load_errors = errors
 
     @contextlib.contextmanager
     def _student_context(self):

@@ -288,16 +288,14 @@ class Session:
         except BaseException:
             self._kill()
             raise
-        names = reply.get("names") if isinstance(reply, dict) else None
-        errors = reply.get("errors") if isinstance(reply, dict) else None
-        if not isinstance(names, dict) or not isinstance(errors, list):
+        try:
+            names, errors = accept_load_reply(reply)
+        except BadReply:
             self._kill()
-            raise BadReply("the worker's answer to loading the cells was malformed")
-        self.names = {k: v for k, v in itertools.islice(names.items(), MAX_NAMES)
-                      if isinstance(k, str) and len(k) <= MAX_NAME_CHARS
-                      and v in ("function", "class", "value")}
+            raise
+        self.names = names
         if self.generation == 1:
-            self.load_errors = [_clean_error(e) for e in errors[:50]]
+            self.load_errors = errors
 
     def _kill(self, scan: bool = True) -> None:
         self.sandbox.kill_all(self._pidfd, self._pid, scan)
@@ -355,6 +353,24 @@ class Session:
         self._stdout.close()
         if self.sandbox.lost and os.path.isdir(self.sandbox.scratch):
             shutil.rmtree(self.sandbox.scratch, ignore_errors=True)
+
+
+def accept_load_reply(reply) -> tuple[dict[str, str], list[dict]]:
+    """The worker's answer to loading the cells, as the grader keeps it.
+
+    Inputs: reply, the decoded (untrusted) reply to {"op": "load"}.
+    Returns (names, errors): at most ``MAX_NAMES`` names of at most ``MAX_NAME_CHARS``
+    characters, each "function", "class" or "value"; at most 50 cleaned error records.
+    Raises BadReply when the reply is not of that shape.
+    """
+    names = reply.get("names") if isinstance(reply, dict) else None
+    errors = reply.get("errors") if isinstance(reply, dict) else None
+    if not isinstance(names, dict) or not isinstance(errors, list):
+        raise BadReply("the worker's answer to loading the cells was malformed")
+    kept = {k: v for k, v in itertools.islice(names.items(), MAX_NAMES)
+            if isinstance(k, str) and len(k) <= MAX_NAME_CHARS
+            and v in ("function", "class", "value")}
+    return kept, [_clean_error(e) for e in errors[:50]]
 
 
 def _clean_error(error) -> dict:
