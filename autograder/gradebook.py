@@ -3,7 +3,7 @@
 After a run over an nbgrader course's ``submitted/<student>/<assignment>/`` tree:
 
 - **Scores.** Each autograded test cell's score (the suite test it maps to, by the rule of
-  ``tools/hidden_tests.py``: grade_id, its snake case, or ``ALIASES``) becomes that cell's
+  ``autograder.graded_cells``: grade_id, its snake case, or ``ALIASES``) becomes that cell's
   ``auto_score`` in nbgrader's gradebook (``nbgrader.api.Gradebook``, cells matched by
   ``grade_id``). Student and submission rows are created through the official API where
   ``nbgrader autograde`` has not made them (``update_or_create_student``, ``add_submission``,
@@ -30,13 +30,12 @@ failure of the grader itself are skipped (they are retried by the next run).
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import GraderError
-from autograder.grading import COURSE_ROOT
+from autograder.graded_cells import cell_tests
 from autograder.nbgrader_bridge import score_of
 from autograder.reports import feedback_html, write_atomic
 from autograder.safe_files import read_regular_file
@@ -60,39 +59,6 @@ def course_folder(submissions: Path) -> Path:
         return path
     raise GraderError(f"--gradebook needs nbgrader's submitted/ tree (or the course folder "
                       f"holding it) as SUBMISSIONS, not {path}")
-
-
-def _hidden_tests_tool():
-    """``tools/hidden_tests.py`` of this checkout (not an installed package: loaded by path)."""
-    path = COURSE_ROOT / "tools" / "hidden_tests.py"
-    if not path.is_file():
-        raise GraderError(f"{path} is missing: the cell-to-test mapping lives there")
-    spec = importlib.util.spec_from_file_location("hidden_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def cell_tests(reference_notebook: Path, assignment: str) -> dict[str, str]:
-    """{grade_id of an autograded test cell: its suite test function} for one assignment.
-
-    The mapping is ``tools/hidden_tests.py``'s (``suite_test_for``); raises GraderError when a
-    test cell of the reference notebook has no suite test.
-    """
-    import json
-    tool = _hidden_tests_tool()
-    tests = tool.suite_tests(assignment)
-    nb = json.loads(Path(reference_notebook).read_text(encoding="utf-8"))
-    mapping = {}
-    for cell in nb.get("cells", []):
-        if tool.is_test_cell(cell):
-            grade_id = str(cell["metadata"]["nbgrader"].get("grade_id", ""))
-            test = tool.suite_test_for(assignment, grade_id, tests)
-            if test is None:
-                raise GraderError(f"test cell {grade_id!r} of {assignment} has no hidden-suite "
-                                  "test (see tools/hidden_tests.py)")
-            mapping[grade_id] = test
-    return mapping
 
 
 @dataclass(frozen=True)

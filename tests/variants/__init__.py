@@ -32,6 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from autograder.graded_cells import (
+    visible_part as visible_part,  # what students see of a test cell (re-exported)
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
@@ -149,21 +153,6 @@ def selfcheck_imports(assignment: str) -> str:
         lines += [ast.unparse(node) for node in tree.body if isinstance(node, ast.ImportFrom)
                   and (node.module or "").startswith("utils.selfchecks")]
     return "\n".join(lines)
-
-
-def visible_part(test_source: str) -> str:
-    """The test cell as students get it: every ``### BEGIN HIDDEN TESTS`` ...
-    ``### END HIDDEN TESTS`` region removed, line by line, as nbgrader's ClearHiddenTests does
-    (the hidden regions call the suite through ``autograder.nbgrader_bridge``)."""
-    kept, inside = [], False
-    for line in test_source.split("\n"):
-        if "BEGIN HIDDEN TESTS" in line:
-            inside = True
-        elif "END HIDDEN TESTS" in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def graded_sources(assignment: str, replace: dict[str, str]) -> dict[str, str]:
