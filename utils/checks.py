@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from utils.rules import READ_ONLY_MESSAGE, RULE_INPUTS, call_with_read_only_inputs
+
 PASS_MARK = "\N{CHECK MARK}"
 FAIL_MARK = "\N{BALLOT X}"
 TODO_MARK = "\N{HOURGLASS}"
@@ -189,3 +191,17 @@ def expect(condition: bool, message: str) -> None:
     """Expect a condition; the message says in words what should have held."""
     if not condition:
         raise CheckFailure(message)
+
+
+def read_only_result(fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)`` on read-only copies of its arrays (``utils.rules``'
+    ``call_with_read_only_inputs``, the code the grader uses); a write into an input raises
+    CheckFailure stating the rule ``RULE_INPUTS``. Returns what ``fn`` returns."""
+    try:
+        return call_with_read_only_inputs(fn, *args, **kwargs)
+    except ValueError as error:
+        if not str(error).startswith(READ_ONLY_MESSAGE):
+            raise
+        name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "the function")
+        raise CheckFailure(f"{name} {RULE_INPUTS}: it wrote into one of its input arrays "
+                           f"({error}).") from None

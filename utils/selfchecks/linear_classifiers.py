@@ -17,14 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import CheckFailure, SelfCheck, expect, expect_array, expect_close
+from utils.checks import (
+    CheckFailure,
+    SelfCheck,
+    expect,
+    expect_array,
+    expect_close,
+    read_only_result,
+)
 from utils.gradcheck import eval_numerical_gradient, rel_error
 from utils.rules import (
-    READ_ONLY_MESSAGE,
     RULE_INPUTS,
     RULE_INTEGER_LABELS,
     RULE_NO_LOOPS,
-    call_with_read_only_inputs,
     loops_in_function,
 )
 
@@ -36,17 +41,6 @@ RECIPE = ("rng = np.random.default_rng(seed); if self.W is None: self.W = 0.001 
 STABILITY_HINT = ("subtract each example's maximum score before exponentiating: "
                   "log sum_k e^{s_k} = m + log sum_k e^{s_k - m} (log-sum-exp).")
 
-
-def read_only_result(fn, *args, **kwargs):
-    """``fn(*args)`` on read-only copies of the arrays; a write into them fails the case."""
-    try:
-        return call_with_read_only_inputs(fn, *args, **kwargs)
-    except ValueError as error:
-        if not str(error).startswith(READ_ONLY_MESSAGE):
-            raise
-        name = getattr(fn, "__qualname__", getattr(fn, "__name__", "the function"))
-        raise CheckFailure(f"{name} {RULE_INPUTS}: it wrote into one of its input arrays "
-                           f"({error}).") from None
 
 
 def _unpack(result, what: str) -> tuple[object, object]:

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import CheckFailure, SelfCheck, expect, expect_array, expect_close
+from utils.checks import (
+    SelfCheck,
+    expect,
+    expect_array,
+    expect_close,
+    read_only_result,
+)
 from utils.rules import (
-    READ_ONLY_MESSAGE,
     RULE_INPUTS,
     RULE_NO_INVERSE,
-    call_with_read_only_inputs,
     calls_in_function,
 )
 
@@ -42,16 +46,6 @@ def inverse_calls(fn) -> list[str]:
     """
     return calls_in_function(fn, INVERSE_FUNCTIONS)
 
-
-def read_only_result(fn, *args):
-    """``fn(*args)`` on read-only copies of the arrays; a write into them fails the case."""
-    try:
-        return call_with_read_only_inputs(fn, *args)
-    except ValueError as error:
-        if not str(error).startswith(READ_ONLY_MESSAGE):
-            raise
-        raise CheckFailure(f"{fn.__name__} {RULE_INPUTS}: it wrote into one of its input "
-                           f"arrays ({error}).") from None
 
 
 def _expect_value_error(call, refused: str, hint: str) -> None:
