@@ -14,6 +14,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 from test_gradebook_export import graded_course
 
 from .lab import start_lab
@@ -83,13 +84,14 @@ def test_the_grading_page_shows_each_cells_scores(instructor, course, artifacts_
     instructor.locator("#main-table a").first.click()
     instructor.wait_for_url(re.compile(r"/formgrader/submissions/"))
     written = instructor.locator("input#inline_question_1")
-    written.wait_for()
-    assert written.input_value() == "1"  # the manual score
+    # formgrader fills the score boxes by script after the page loads: wait for them
+    # (however long a loaded machine takes) before reading the rest.
+    expect(written).to_have_value("1", timeout=120_000)  # the manual score
     assert instructor.locator("input#inline_question_2").input_value() == ""  # not graded yet
     for cell, test in (("test_predict_labels", "test_predict_labels"),
                        ("test_KNearestNeighbor", "test_knn_classifier")):
         box = instructor.locator(f"input#{cell}")
         assert box.input_value() == ""  # no manual override
-        assert box.get_attribute("placeholder") == _fmt(scores["correct_student"][test])
+        expect(box).to_have_attribute("placeholder", _fmt(scores["correct_student"][test]))
     written.scroll_into_view_if_needed()
     instructor.screenshot(path=str(artifacts_dir / "formgrader_submission.png"))
