@@ -158,9 +158,10 @@ def encode(value, register_handle=None, _depth: int = 0):
         dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
         if dtype.newbyteorder("<").str not in ALLOWED_DTYPES:
             raise CodecError(f"arrays of dtype {array.dtype} cannot be returned (numbers only)")
-        data = np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
+        # np.require keeps a 0-d array 0-d (np.ascontiguousarray would make it shape (1,))
+        data = np.require(array, dtype=dtype.newbyteorder("<"), requirements="C")
         return {"$a": base64.b64encode(data.tobytes()).decode("ascii"),
-                "dtype": data.dtype.str, "shape": list(data.shape)}
+                "dtype": data.dtype.str, "shape": list(array.shape)}
     if isinstance(value, np.generic):
         if value.dtype.newbyteorder("<").str not in ALLOWED_DTYPES:
             raise CodecError(f"numpy scalars of dtype {value.dtype} cannot be returned")

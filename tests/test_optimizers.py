@@ -294,6 +294,144 @@ def test_train_minibatch_visits_samples_in_the_documented_order():
     assert np.allclose(losses, expected)
 
 
+# ---- learning-rate schedules ---------------------------------------------------------------
+SCHEDULES = ("step_decay", "exponential_decay", "cosine_decay", "warmup_cosine")
+
+
+def _torch_rates(make_scheduler, steps: int, base_lr: float) -> np.ndarray:
+    """The learning rate PyTorch uses for updates 0 .. steps - 1 (one scheduler.step() each)."""
+    torch = pytest.importorskip("torch")
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
+    scheduler = make_scheduler(torch.optim.lr_scheduler, optimizer)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.array(rates)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_schedules_match_torch_lr_schedulers():
+    t = np.arange(60)
+    assert np.allclose(solution("step_decay")(t, 0.3, 7, gamma=0.4),
+                       _torch_rates(lambda s, o: s.StepLR(o, step_size=7, gamma=0.4), 60, 0.3),
+                       rtol=1e-12)
+    assert np.allclose(solution("exponential_decay")(t, 0.3, 0.93),
+                       _torch_rates(lambda s, o: s.ExponentialLR(o, gamma=0.93), 60, 0.3),
+                       rtol=1e-10)
+    # CosineAnnealingLR agrees up to t = T_max (after it PyTorch's cosine rises again)
+    assert np.allclose(solution("cosine_decay")(np.arange(41), 0.3, 40, final_lr=0.01),
+                       _torch_rates(lambda s, o: s.CosineAnnealingLR(o, T_max=40, eta_min=0.01),
+                                    41, 0.3), rtol=1e-10)
+    # the warm-up is LinearLR(start_factor=1/W, total_iters=W - 1)
+    assert np.allclose(solution("warmup_cosine")(np.arange(8), 0.3, 8, 50),
+                       _torch_rates(lambda s, o: s.LinearLR(o, start_factor=1 / 8, end_factor=1.0,
+                                                            total_iters=7), 8, 0.3), rtol=1e-10)
+
+
+def test_schedules_by_hand_and_their_types():
+    step, expo, cosine, warmup = (solution(n) for n in SCHEDULES)
+    assert np.allclose(step(np.arange(9), 1.0, 3), [1, 1, 1, .5, .5, .5, .25, .25, .25])
+    assert cosine(10, 0.4, 10, 0.1) == pytest.approx(0.1) and cosine(99, 0.4, 10, 0.1) == \
+        pytest.approx(0.1)
+    # the cosine is symmetric about its middle: eta_t + eta_{T - t} = base + final
+    t = np.arange(0, 21)
+    assert np.allclose(cosine(t, 0.4, 20, 0.1) + cosine(20 - t, 0.4, 20, 0.1), 0.5)
+    rates = warmup(np.arange(30), 0.5, 6, 24, 0.05)
+    assert np.allclose(rates[:6], 0.5 * np.arange(1, 7) / 6)
+    assert np.allclose(rates[6:], cosine(np.arange(24), 0.5, 18, 0.05))
+    assert np.all(np.diff(rates[:6]) > 0) and np.all(np.diff(rates[6:25]) < 0)
+    for name, args in zip(SCHEDULES, ((0.3, 4), (0.3, 0.9), (0.3, 10), (0.3, 3, 10)),
+                          strict=True):
+        assert np.ndim(solution(name)(5, *args)) == 0
+        got = solution(name)(np.arange(12).reshape(3, 4), *args)
+        assert got.shape == (3, 4) and got.dtype == np.float64
+
+
+# ---- the training loop with learning curves ---------------------------------------------
+def _blobs(seed: int, n: int, classes: int = 3):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(classes, 2))
+    y = rng.integers(classes, size=n)
+    return np.hstack([centres[y] + rng.normal(size=(n, 2)), np.ones((n, 1))]), y
+
+
+def _softmax(w, X, y):
+    p = np.exp(X @ w - (X @ w).max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(len(y)), y]).mean()
+    p[np.arange(len(y)), y] -= 1
+    return loss, X.T @ p / len(y)
+
+
+def _argmax(w, X):
+    return np.argmax(X @ w, axis=1)
+
+
+def _blob_data(seed: int = 0) -> dict:
+    X, y = _blobs(seed, 34)  # one draw of blobs: 23 training and 11 validation samples
+    return {"X_train": X[:23], "y_train": y[:23], "X_val": X[23:], "y_val": y[23:]}
+
+
+def test_train_classifier_batches_rates_and_curves_follow_the_text():
+    # Record what the loop does from outside: the batches loss_fn sees, the rates the rule
+    # receives, and w after every update; then rebuild the expected values independently.
+    data, seen_rows, rates, ws = _blob_data(), [], [], []
+    row_of = {tuple(row): i for i, row in enumerate(data["X_train"])}
+
+    def loss_fn(w, X, y):
+        if len(X) <= 5:  # a minibatch (the full sets are larger)
+            seen_rows.append([row_of[tuple(row)] for row in X])
+        return _softmax(w, X, y)
+
+    def rule(w, dw, config):
+        rates.append(config["learning_rate"])
+        ws.append(w - config["learning_rate"] * dw)
+        return ws[-1], config
+
+    schedule = lambda t: 0.5 / (1 + t)  # noqa: E731
+    w, history = solution("train_classifier")(loss_fn, _argmax, np.zeros((3, 3)), data, rule,
+                                              {"learning_rate": 9.0}, lr_schedule=schedule,
+                                              batch_size=5, num_epochs=3, seed=4)
+    rng = np.random.default_rng(4)
+    order = [rng.permutation(23) for _ in range(3)]
+    expected_rows = [list(o[i:i + 5]) for o in order for i in range(0, 23, 5)]
+    assert seen_rows == expected_rows  # 5 batches per epoch, the last one of 3 samples
+    assert rates == [schedule(t) for t in range(15)]  # the step counts over the whole run
+    assert np.array_equal(w, ws[-1])
+    epoch_ends = [ws[4], ws[9], ws[14]]
+    for split in ("train", "val"):
+        X, y = data[f"X_{split}"], data[f"y_{split}"]
+        assert history[f"{split}_loss"] == [_softmax(v, X, y)[0] for v in epoch_ends]
+        assert history[f"{split}_acc"] == [np.mean(_argmax(v, X) == y) for v in epoch_ends]
+    assert all(type(v) is float for values in history.values() for v in values)
+
+
+def test_train_classifier_full_batch_is_gradient_descent_and_learns():
+    data = _blob_data(1)
+    w, history = solution("train_classifier")(_softmax, _argmax, np.zeros((3, 3)), data,
+                                              solution("sgd"), {"learning_rate": 0.5},
+                                              batch_size=23, num_epochs=30)
+    expected = np.zeros((3, 3))
+    for _ in range(30):
+        expected = expected - 0.5 * _softmax(expected, data["X_train"], data["y_train"])[1]
+    assert np.allclose(w, expected, rtol=1e-12)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history["train_acc"][-1] >= 0.8 and history["val_acc"][-1] >= 0.7
+
+
+def test_train_classifier_keeps_its_inputs_and_works_with_every_rule():
+    data = _blob_data(2)
+    for name in RULES:
+        config = {"learning_rate": 0.05}
+        w0 = np.ones((3, 3))
+        w, history = solution("train_classifier")(_softmax, _argmax, w0, data, solution(name),
+                                                  config, batch_size=8, num_epochs=2, seed=1)
+        assert config == {"learning_rate": 0.05} and np.array_equal(w0, np.ones((3, 3)))
+        assert w.shape == (3, 3) and np.all(np.isfinite(w)) and len(history["val_acc"]) == 2
+
+
 # ---- one statement of the contract: docstrings, self-checks, reference, suite ------------
 @pytest.mark.parametrize("name", RULES)
 def test_documented_keys_are_the_keys_the_reference_returns(name):
@@ -379,12 +517,18 @@ CHECKS = {"sgd": checks.check_sgd, "sgd_momentum": checks.check_sgd_momentum,
           "rmsprop": checks.check_rmsprop, "adadelta": checks.check_adadelta,
           "adam": checks.check_adam, "newton_step": checks.check_newton_step,
           "lbfgs_direction": checks.check_lbfgs_direction,
-          "train_minibatch": checks.check_train_minibatch}
+          "train_minibatch": checks.check_train_minibatch,
+          "train_classifier": checks.check_train_classifier}
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_self_check_passes_the_solution(name):
     CHECKS[name](solution(name))
+
+
+def test_schedule_and_curve_self_checks_pass_the_solution():
+    checks.check_lr_schedules(*(solution(name) for name in SCHEDULES))
+    checks.check_train_classifier(solution("train_classifier"))
 
 
 # Mistakes the variant library (tests/variants/optimizers.py, graded by
@@ -408,7 +552,35 @@ MUTANTS = [
     ("train_minibatch", "losses.append(residual @ residual / len(rows))",
      "losses.append(residual @ residual)"),
     ("train_minibatch", "order = rng.permutation(N)", "order = np.random.permutation(N)"),
+    ("train_classifier", "shuffled = rng.permutation(num_train)",
+     "shuffled = np.random.permutation(num_train)"),
+    ("train_classifier", "float(np.mean(predict_fn(w, X_split) == y_split))",
+     "float(np.sum(predict_fn(w, X_split) == y_split))"),
+    ("train_classifier", "history[split + \"_loss\"].append(float(loss_fn(w, X_split, "
+     "y_split)[0]))", "history[split + \"_loss\"].append(float(loss_fn(w, X_split, "
+     "y_split)[0]) / len(y_split))"),
 ]
+
+# Schedule mistakes the variant library does not hold: each fails check_lr_schedules.
+SCHEDULE_MUTANTS = [
+    ("stairs = np.asarray(t) // step_size", "stairs = np.asarray(t) / step_size"),
+    ("return base_lr * np.power(float(gamma), stairs)", "return base_lr * gamma * stairs"),
+    ("np.power(float(gamma), np.asarray(t))", "np.exp(-float(gamma) * np.asarray(t))"),
+    ("final_lr + 0.5 * (base_lr - final_lr)", "final_lr + 0.5 * base_lr"),
+    ("(1.0 + np.cos(np.pi * fraction))", "(1.0 + np.cos(np.pi * fraction / 2))"),
+    ("np.where(steps < warmup_steps, ramp, decay)", "np.where(steps <= warmup_steps, ramp, "
+     "decay)"),
+    ("total_steps - warmup_steps, final_lr)", "total_steps - warmup_steps)"),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("old, new", SCHEDULE_MUTANTS,
+                         ids=[f"schedule-{i}" for i in range(len(SCHEDULE_MUTANTS))])
+def test_schedule_self_check_catches_a_wrong_schedule(old, new, capsys):
+    wrong = load_graded_cells(NOTEBOOK, replace={"lr_schedules": (old, new)})
+    with pytest.raises(SelfCheckFailed):
+        checks.check_lr_schedules(*(wrong[name] for name in SCHEDULES))
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # some mutants divide by zero
@@ -440,4 +612,4 @@ def test_hidden_suite_points_equal_the_notebook_points():
                      and ast.unparse(d.func) == "pytest.mark.points"]
             assert len(marks) == 1, f"{node.name} needs exactly one @pytest.mark.points(n)"
             suite_points += float(ast.literal_eval(marks[0].args[0]))
-    assert suite_points == notebook_points == 22
+    assert suite_points == notebook_points == 29

@@ -2,7 +2,8 @@
 
 Points and parts per test (autograder/suites/04_optimizers/test_optimizers.py):
 sgd 1 (4 parts), sgd_momentum 2 (5), nesterov_momentum 2 (5), adagrad 2 (6), rmsprop 2 (6),
-adadelta 2 (6), adam 3 (7), train_minibatch 3 (5), newton_step 2 (5), lbfgs_direction 3 (5).
+adadelta 2 (6), adam 3 (7), train_minibatch 3 (5), lr_schedules 3 (4), train_classifier 4 (7),
+newton_step 2 (5), lbfgs_direction 3 (5).
 A test with n parts of which k fail scores points * (n - k) / n.
 
 Each variant is the solution with one or two graded cells edited (``_edit`` replaces a piece of
@@ -21,10 +22,11 @@ def _edit(grade_id: str, *pairs: tuple[str, str]) -> dict[str, str]:
     return {grade_id: edited_cell(ASSIGNMENT, grade_id, *pairs)}
 
 POINTS = {"sgd": 1, "sgd_momentum": 2, "nesterov_momentum": 2, "adagrad": 2, "rmsprop": 2,
-          "adadelta": 2, "adam": 3, "train_minibatch": 3, "newton_step": 2,
-          "lbfgs_direction": 3}
+          "adadelta": 2, "adam": 3, "train_minibatch": 3, "lr_schedules": 3,
+          "train_classifier": 4, "newton_step": 2, "lbfgs_direction": 3}
 PARTS = {"sgd": 4, "sgd_momentum": 5, "nesterov_momentum": 5, "adagrad": 6, "rmsprop": 6,
-         "adadelta": 6, "adam": 7, "train_minibatch": 5, "newton_step": 5, "lbfgs_direction": 5}
+         "adadelta": 6, "adam": 7, "train_minibatch": 5, "lr_schedules": 4,
+         "train_classifier": 7, "newton_step": 5, "lbfgs_direction": 5}
 
 
 def _score(name: str, failed_parts: int) -> dict[str, float]:
@@ -201,4 +203,141 @@ VARIANTS = [
             _edit("train_minibatch", ("dw = (2.0 / len(rows)) * (X[rows].T @ residual)",
                                       "dw = 2.0 * (X[rows].T @ residual)")),
             _score("train_minibatch", 3), ("test_train_minibatch",)),
+    # ---- learning-rate schedules (one part per schedule) -------------------------------------
+    Variant("step_decay_off_by_one",
+            "step decay whose first decay comes one step early: (t + 1) // step_size",
+            _edit("lr_schedules", ("stairs = np.asarray(t) // step_size",
+                                   "stairs = (np.asarray(t) + 1) // step_size")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    Variant("exponential_decay_one_step_late",
+            "exponential decay gamma ** (t + 1): t = 0 is already decayed",
+            _edit("lr_schedules", ("np.power(float(gamma), np.asarray(t))",
+                                   "np.power(float(gamma), np.asarray(t) + 1)")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    Variant("cosine_not_clamped",
+            "cosine decay without min(t, T): after total_steps the rate comes back up; "
+            "warmup_cosine calls it and is right given it (full marks for that part)",
+            _edit("lr_schedules", ("fraction = np.clip(np.asarray(t) / total_steps, 0.0, 1.0)",
+                                   "fraction = np.asarray(t) / total_steps")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    Variant("cosine_reaches_final_one_step_early",
+            "cosine decay over total_steps - 1: final_lr is reached one step early (warmup_cosine "
+            "calls it and keeps its part)",
+            _edit("lr_schedules", ("fraction = np.clip(np.asarray(t) / total_steps, 0.0, 1.0)",
+                                   "fraction = np.clip(np.asarray(t) / (total_steps - 1), 0.0, "
+                                   "1.0)")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    Variant("cosine_with_math_cos",
+            "cosine decay with math.cos, which fails for an array t; warmup_cosine calls it, so "
+            "it fails too (a helper that raises cannot credit its caller: the stated limit)",
+            _edit("lr_schedules", ("(1.0 + np.cos(np.pi * fraction))",
+                                   "(1.0 + __import__('math').cos(np.pi * fraction))")),
+            _score("lr_schedules", 2), ("test_lr_schedules",)),
+    Variant("warmup_from_zero",
+            "warm-up base_lr * t / W: the first rate is 0 and the ramp is one step late",
+            _edit("lr_schedules", ("ramp = base_lr * (steps + 1) / warmup_steps",
+                                   "ramp = base_lr * steps / warmup_steps")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    Variant("warmup_starting_at_base_rate",
+            "no ramp: the warm-up steps use base_lr",
+            _edit("lr_schedules", ("ramp = base_lr * (steps + 1) / warmup_steps",
+                                   "ramp = base_lr + 0.0 * steps")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    Variant("warmup_cosine_not_shifted",
+            "after the warm-up, the cosine of t over total_steps instead of t - W over T - W",
+            _edit("lr_schedules", ("cosine_decay(steps - warmup_steps, base_lr, total_steps - "
+                                   "warmup_steps, final_lr)",
+                                   "cosine_decay(steps, base_lr, total_steps, final_lr)")),
+            _score("lr_schedules", 1), ("test_lr_schedules",)),
+    # ---- the training loop with learning curves ------------------------------------------------
+    Variant("train_classifier_last_batch_loss",
+            "train_loss is the loss of the epoch's last batch (before its update), not the "
+            "training set after the epoch",
+            _edit("train_classifier",
+                  ("            _, dw = loss_fn(", "            batch_loss, dw = loss_fn("),
+                  ("            history[split + \"_loss\"].append(float(loss_fn(w, X_split, "
+                   "y_split)[0]))",
+                   "            history[split + \"_loss\"].append(float(loss_fn(w, X_split, "
+                   "y_split)[0]) if split == \"val\" else float(batch_loss))")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_validates_on_training_data",
+            "val_loss and val_acc computed on the training set",
+            _edit("train_classifier", ('X_split, y_split = data["X_" + split], data["y_" + split]',
+                                       'X_split, y_split = data["X_train"], data["y_train"]')),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_history_before_the_epoch",
+            "the curves are measured at the start of each epoch, before its updates",
+            _edit("train_classifier",
+                  ("        shuffled = rng.permutation(num_train)\n",
+                   "        for split in (\"train\", \"val\"):\n"
+                   "            X_split, y_split = data[\"X_\" + split], data[\"y_\" + split]\n"
+                   "            history[split + \"_loss\"].append(float(loss_fn(w, X_split, "
+                   "y_split)[0]))\n"
+                   "            history[split + \"_acc\"].append(float(np.mean(predict_fn(w, "
+                   "X_split) == y_split)))\n"
+                   "        shuffled = rng.permutation(num_train)\n"),
+                  ("        for split in (\"train\", \"val\"):\n"
+                   "            X_split, y_split = data[\"X_\" + split], data[\"y_\" + split]\n"
+                   "            history[split + \"_loss\"].append(float(loss_fn(w, X_split, "
+                   "y_split)[0]))\n"
+                   "            history[split + \"_acc\"].append(float(np.mean(predict_fn(w, "
+                   "X_split) == y_split)))\n    ### END",
+                   "    ### END")),
+            _score("train_classifier", 2), ("test_train_classifier",)),
+    Variant("train_classifier_schedule_per_epoch",
+            "the schedule is called with the epoch number instead of the step number",
+            _edit("train_classifier", ("for _ in range(num_epochs):", "for epoch in range(num_epochs):"),
+                  ("lr_schedule(step)", "lr_schedule(epoch)")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_schedule_restarts_each_epoch",
+            "the step counter t starts again at 0 in every epoch",
+            _edit("train_classifier", ("    step = 0\n    for _ in range(num_epochs):\n",
+                                       "    for _ in range(num_epochs):\n        step = 0\n")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_schedule_ignored",
+            "lr_schedule is never applied: every update uses the config's rate",
+            _edit("train_classifier", ("            if lr_schedule is not None:\n"
+                                       "                config[\"learning_rate\"] = "
+                                       "lr_schedule(step)\n", "")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_schedule_after_the_update",
+            "the rate of step t is set after update t, so every update uses the previous rate",
+            _edit("train_classifier",
+                  ("            if lr_schedule is not None:\n"
+                   "                config[\"learning_rate\"] = lr_schedule(step)\n"
+                   "            w, config = update_rule(w, dw, config)\n",
+                   "            w, config = update_rule(w, dw, config)\n"
+                   "            if lr_schedule is not None:\n"
+                   "                config[\"learning_rate\"] = lr_schedule(step)\n")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_drops_returned_config",
+            "the loop calls the rule but drops the config it returns",
+            _edit("train_classifier", ("w, config = update_rule(w, dw, config)",
+                                       "w, _ = update_rule(w, dw, config)")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_without_shuffle",
+            "minibatches in the stored order (no shuffle)",
+            _edit("train_classifier", ("shuffled = rng.permutation(num_train)",
+                                       "shuffled = np.arange(num_train)")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_reseeded_every_epoch",
+            "a new default_rng(seed) every epoch: the same order in every epoch",
+            _edit("train_classifier", ("shuffled = rng.permutation(num_train)",
+                                       "shuffled = np.random.default_rng(seed).permutation("
+                                       "num_train)")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("train_classifier_writes_the_callers_config",
+            "no copy of config: the schedule's rate is written into the caller's dict, every "
+            "value right",
+            _edit("train_classifier", ("    config = dict(config or {})\n",
+                                       "    config = config if config is not None else {}\n")),
+            _score("train_classifier", 1), ("test_train_classifier",)),
+    Variant("correct_loop_next_to_wrong_schedules",
+            "a correct train_classifier and warmup_cosine next to an unclamped cosine_decay and "
+            "a wrong sgd_momentum: the loop and the warm-up keep full marks",
+            {**_edit("lr_schedules", ("fraction = np.clip(np.asarray(t) / total_steps, 0.0, 1.0)",
+                                      "fraction = np.asarray(t) / total_steps")),
+             **_edit("sgd_momentum", ("next_w = w + v", "next_w = w - v"))},
+            {**_score("lr_schedules", 1), **_score("sgd_momentum", 3)},
+            ("test_lr_schedules", "test_sgd_momentum")),
 ]

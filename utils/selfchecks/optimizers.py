@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import CheckFailure, SelfCheck, _student_frame, expect, expect_array, expect_close
+from utils.checks import (
+    CheckFailure,
+    SelfCheck,
+    _student_frame,
+    expect,
+    expect_array,
+    expect_close,
+    read_only_result,
+)
 from utils.rules import (
     READ_ONLY_MESSAGE,
     RULE_INPUTS,
@@ -429,4 +437,177 @@ def check_train_minibatch(fn) -> None:
         w, losses = _call_read_only(fn, X1, y1, plain_step, {"learning_rate": 0.1},
                                     batch_size=2, num_epochs=3, seed=0)
         expect_array(losses, np.array([10.0, 2.5, 0.625]), what="the losses from read-only X, y")
+    check.report()
+
+
+# ---- learning-rate schedules (section 3): hand-worked values ---------------------------------
+SQRT2 = np.sqrt(2.0)
+
+
+def _rates_case(check, fn, args, kwargs, t, expected, what, hint):
+    """One case: ``fn(t, *args, **kwargs)`` equals ``expected`` (an array for an array t)."""
+    with check.case(what):
+        got = fn(np.array(t) if isinstance(t, list) else t, *args, **kwargs)
+        if isinstance(t, list):
+            expect_array(got, np.array(expected, dtype=np.float64), rtol=1e-9, atol=1e-12,
+                         dtype_kind="f", what=f"the rates for t = {t}", hint=hint)
+        else:
+            expect_close(got, expected, rtol=1e-9, atol=1e-12, what=f"the rate at t = {t}",
+                         hint=hint)
+
+
+def check_lr_schedules(step_decay, exponential_decay, cosine_decay, warmup_cosine) -> None:
+    """Check the four schedules of section 3 on values worked by hand.
+
+    Each function maps the step t (an int, or an integer array) to the learning rate.
+    """
+    check = SelfCheck("lr_schedules")
+    _rates_case(check, step_decay, (0.8, 3), {}, list(range(7)),
+                [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2],
+                "step_decay(t, 0.8, step_size=3): the rate halves at t = 3 and t = 6",
+                "base_lr * gamma ** (t // step_size): steps 0, 1, 2 use base_lr, the first "
+                "decay is at t = step_size.")
+    _rates_case(check, step_decay, (1.0, 2), {"gamma": 0.1}, 5, 0.01,
+                "step_decay(5, 1.0, step_size=2, gamma=0.1) is 0.1 ** 2 (an int t)",
+                "floor(5 / 2) = 2 decays by gamma = 0.1.")
+    _rates_case(check, exponential_decay, (0.3, 0.5), {}, [0, 1, 2, 5],
+                [0.3, 0.15, 0.075, 0.009375],
+                "exponential_decay(t, 0.3, gamma=0.5): 0.3 * 0.5 ** t",
+                "t = 0 gives base_lr itself: base_lr * gamma ** t.")
+    _rates_case(check, exponential_decay, (0.3, 0.5), {}, 0, 0.3,
+                "exponential_decay(0, 0.3, 0.5) is base_lr (an int t)",
+                "the step counter starts at 0: base_lr * gamma ** 0 = base_lr.")
+    # (1 + cos(pi t / 4)) / 2 for t = 0..4 is 1, (2 + sqrt 2) / 4, 1/2, (2 - sqrt 2) / 4, 0
+    _rates_case(check, cosine_decay, (1.0, 4), {"final_lr": 0.2}, [0, 1, 2, 3, 4, 5, 8],
+                [1.0, 0.6 + 0.2 * SQRT2, 0.6, 0.6 - 0.2 * SQRT2, 0.2, 0.2, 0.2],
+                "cosine_decay(t, 1.0, total_steps=4, final_lr=0.2): final_lr at t = 4 and after",
+                "final_lr + (base_lr - final_lr) * (1 + cos(pi * min(t, T) / T)) / 2: it reaches "
+                "final_lr at t = total_steps and stays there.")
+    _rates_case(check, cosine_decay, (0.5, 4), {}, 2, 0.25,
+                "cosine_decay(2, 0.5, 4) is half the base rate (final_lr defaults to 0; an int t)",
+                "half-way, (1 + cos(pi / 2)) / 2 = 1/2.")
+    # warm-up: 0.4 (t + 1) / 4 for t < 4; then 0.4 (1 + cos(pi (t - 4) / 4)) / 2 until t = 8
+    _rates_case(check, warmup_cosine, (0.4, 4, 8), {}, list(range(11)),
+                [0.1, 0.2, 0.3, 0.4, 0.4, 0.2 + 0.1 * SQRT2, 0.2, 0.2 - 0.1 * SQRT2, 0.0, 0.0,
+                 0.0],
+                "warmup_cosine(t, 0.4, warmup_steps=4, total_steps=8): ramp, then cosine to 0",
+                "base_lr * (t + 1) / W for t < W (the first rate is base_lr / W), then "
+                "cosine_decay(t - W, base_lr, T - W, final_lr).")
+    _rates_case(check, warmup_cosine, (0.6, 3, 5), {"final_lr": 0.6}, list(range(6)),
+                [0.2, 0.4, 0.6, 0.6, 0.6, 0.6],
+                "warmup_cosine(t, 0.6, 3, 5, final_lr=0.6): warm-up, then a constant rate",
+                "with final_lr = base_lr the cosine part stays at base_lr.")
+    _rates_case(check, warmup_cosine, (0.4, 4, 8), {}, 0, 0.1,
+                "warmup_cosine(0, 0.4, 4, 8) is base_lr / warmup_steps (an int t)",
+                "the warm-up's first rate is base_lr * (0 + 1) / W, not 0.")
+    check.report()
+
+
+# ---- the training loop with learning curves (section 3.1) --------------------------------------
+def rounding_regression_loss(w, X, y):
+    """A model for the checks: the loss mean((X w - y)^2) and its gradient (2/B) X^T (X w - y)."""
+    residual = X @ w - y
+    return float(residual @ residual) / len(y), 2.0 * X.T @ residual / len(y)
+
+
+def rounding_prediction(w, X):
+    """The checks' labels: X w rounded to the nearest integer (halves rounded up)."""
+    return np.floor(X @ w + 0.5).astype(np.int64)
+
+
+def _history_case(history, expected: dict, hint: str) -> None:
+    expect(isinstance(history, dict), "train_classifier must return (w, history) with history "
+                                      f"a dict, got {type(history).__name__}.")
+    for key, values in expected.items():
+        expect(key in history, f"history has no key {key!r}; it needs train_loss, train_acc, "
+                               "val_loss and val_acc.")
+        got = history[key]
+        expect(isinstance(got, list | tuple | np.ndarray) and len(got) == len(values),
+               f"history[{key!r}] must hold one number per epoch ({len(values)}), got "
+               f"{np.shape(got) if isinstance(got, np.ndarray) else _length_or_type(got)}.")
+        expect_array(np.asarray(got, dtype=np.float64), np.array(values), rtol=1e-9, atol=1e-12,
+                     what=f"history[{key!r}]", hint=hint)
+
+
+def _length_or_type(value) -> str:
+    return f"{type(value).__name__} of length {len(value)}" if hasattr(value, "__len__") \
+        else type(value).__name__
+
+
+def _run_loop(fn, *args, **kwargs):
+    out = fn(*args, **kwargs)
+    expect(isinstance(out, tuple) and len(out) == 2,
+           f"train_classifier must return a pair (w, history), got {type(out).__name__}.")
+    return out
+
+
+def check_train_classifier(fn) -> None:
+    """Check ``train_classifier`` with a 1-D model and rules of this module (``plain_step``,
+    ``counting_step``), never the student's rules or schedules."""
+    check = SelfCheck(fn.__name__)
+    # Training set x = 1, 2 with targets 2, 4; validation x = 3 with target 5.
+    data = {"X_train": np.array([[1.0], [2.0]]), "y_train": np.array([2, 4]),
+            "X_val": np.array([[3.0]]), "y_val": np.array([5])}
+    model = (rounding_regression_loss, rounding_prediction)
+    with check.case("full batch, constant rate 0.1, three epochs worked by hand: the final w "
+                    "and the training curves"):
+        # w: 0 -> 1 -> 1.5 -> 1.75. Training loss at w: ((w - 2)^2 + (2w - 4)^2) / 2 =
+        # 2.5, 0.625, 0.15625; predictions round(w), round(2w): (1, 2), (2, 3), (2, 4).
+        w, history = _run_loop(fn, *model, np.zeros(1), data, plain_step,
+                               {"learning_rate": 0.1}, batch_size=2, num_epochs=3, seed=0)
+        expect_array(w, np.array([1.75]), what="the final w",
+                     hint="one update per batch: w, config = update_rule(w, dw, config), with "
+                          "dw from loss_fn on the batch.")
+        _history_case(history, {"train_loss": [2.5, 0.625, 0.15625],
+                                "train_acc": [0.0, 0.5, 1.0]},
+                      "after each epoch, loss_fn(w, X_train, y_train)[0] and the fraction of "
+                      "training samples predicted right, on the whole training set.")
+    with check.case("the validation curves come from the validation set"):
+        # validation loss (3 w - 5)^2 = 4, 0.25, 0.0625; round(3 w) = 3, 5 (4.5 rounds up), 5
+        _, history = _run_loop(fn, *model, np.zeros(1), data, plain_step,
+                               {"learning_rate": 0.1}, batch_size=2, num_epochs=3, seed=0)
+        _history_case(history, {"val_loss": [4.0, 0.25, 0.0625], "val_acc": [0.0, 1.0, 1.0]},
+                      "val_loss and val_acc use X_val and y_val, after each epoch.")
+    with check.case("lr_schedule(t) before every update, t = 0, 1, 2, 3 over the whole run"):
+        # Three equal samples (x = 1, y = 1), batches of 2 and 1: two steps per epoch, four in
+        # two epochs, at rates 0.1, 0.2, 0.3, 0.4. Each step multiplies 1 - w by 1 - 2 rate:
+        # 1 - w = 0.8 * 0.6 * 0.4 * 0.2 = 0.0384.
+        same = {"X_train": np.ones((3, 1)), "y_train": np.ones(3, dtype=np.int64),
+                "X_val": np.ones((1, 1)), "y_val": np.ones(1, dtype=np.int64)}
+        w, _ = _run_loop(fn, *model, np.zeros(1), same, plain_step, {"learning_rate": 5.0},
+                         lr_schedule=lambda t: 0.1 * (t + 1), batch_size=2, num_epochs=2,
+                         seed=0)
+        expect_array(w, np.array([0.9616]), what="the final w",
+                     hint="set config['learning_rate'] = lr_schedule(t) before each update, "
+                          "with t counting the updates from 0 over all epochs (not the epoch "
+                          "number, and not restarting at each epoch).")
+    with check.case("the loop goes on with the config the rule returns"):
+        # counting_step, lr 0.1, full batch: w 0 -> 1.0 (t=1) -> 1.25 (t=2) -> 1.375 (t=3)
+        w, _ = _run_loop(fn, *model, np.zeros(1), data, counting_step, {"learning_rate": 0.1},
+                         batch_size=2, num_epochs=3, seed=0)
+        expect_array(w, np.array([1.375]), what="the final w",
+                     hint="write w, config = update_rule(w, dw, config): a rule may return a "
+                          "new dict.")
+    with check.case("batches follow one rng.permutation(N) per epoch of default_rng(seed)"):
+        # x = 1 and batches of one: each step is w <- w - 0.25 * 2 (w - y_i) = (w + y_i) / 2,
+        # so after K steps w = sum_k y_(k) / 2^(K - k + 1) (k = 1..K): the last sample weighs most.
+        y = np.array([1, 2, 4, 8, 16])
+        order = np.random.default_rng(3)
+        visited = y[np.concatenate([order.permutation(5), order.permutation(5)])]
+        expected = sum(v / 2.0 ** (len(visited) - k) for k, v in enumerate(visited))
+        chain = {"X_train": np.ones((5, 1)), "y_train": y, "X_val": np.ones((1, 1)),
+                 "y_val": np.ones(1, dtype=np.int64)}
+        w, _ = _run_loop(fn, *model, np.zeros(1), chain, plain_step, {"learning_rate": 0.25},
+                         batch_size=1, num_epochs=2, seed=3)
+        expect_array(w, np.array([expected]), what="the final w",
+                     hint="make rng = np.random.default_rng(seed) once, then call "
+                          "rng.permutation(N) at the start of every epoch.")
+    with check.case(f"{RULE_INPUTS} (w0, data and config are passed read-only)"):
+        # The schedule's rate 0.1 replaces the 5.0 in a copy of config, never in the caller's.
+        config = {"learning_rate": 5.0}
+        w, _ = read_only_result(fn, *model, np.zeros(1), data, plain_step, config,
+                                lr_schedule=lambda t: 0.1, batch_size=2, num_epochs=3, seed=0)
+        expect_array(w, np.array([1.75]), what="the final w from read-only inputs",
+                     hint="work on copies: config = dict(config or {}) and "
+                          "w = np.array(w0, dtype=np.float64) are given.")
     check.report()

@@ -1,8 +1,9 @@
 """Hidden suite for 04_optimizers: every graded function against the reference notebook.
 
-Points (22) equal the notebook's autograded test cells: sgd 1, sgd_momentum 2,
+Points (29) equal the notebook's autograded test cells: sgd 1, sgd_momentum 2,
 nesterov_momentum 2, adagrad 2, rmsprop 2, adadelta 2, adam 3, train_minibatch 3,
-newton_step 2, lbfgs_direction 3. Every test gives partial credit per part.
+lr_schedules 3, train_classifier 4, newton_step 2, lbfgs_direction 3. Every test gives partial
+credit per part.
 
 Policy, as the notebook states it next to each function:
 - Update rules: each side continues from the config it returned itself; the suite compares
@@ -13,9 +14,13 @@ Policy, as the notebook states it next to each function:
   with a state in it, zero and tiny gradient entries with a large epsilon, Adam's first step.
   Random parts stay far from them: gradient entries of magnitude 2 to 6, and an epsilon
   large enough that where it sits always shows (so a misplaced epsilon fails for every seed).
-- One function, one grade: ``train_minibatch`` runs with the suite's own correct rules
-  (trusted functions), never the student's; every other function calls nothing of the
-  student's.
+- One function, one grade: ``train_minibatch`` and ``train_classifier`` run with the suite's
+  own correct rules, models and schedules (trusted functions), never the student's;
+  ``warmup_cosine`` is compared with the reference and with the reference using the student's
+  ``cosine_decay`` (it may call it); every other function calls nothing of the student's.
+- Schedules: fixed edge cases for everyone (t = 0, both sides of a stair boundary, the end of
+  the warm-up, t = total_steps and beyond, int and array t); an int t may give a number or a
+  0-d array.
 - Rule parts (inputs not modified, no explicit inverse) use the shared code of
   ``utils.rules`` and pay only once a value part of the same test passed, so trivial code
   earns nothing, while a value bug does not also fail them.
@@ -25,11 +30,19 @@ Policy, as the notebook states it next to each function:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import optimizer_mistakes as mistakes
 import pytest
 
-from autograder.expect import result_on_read_only_inputs, same_array, same_value, trusted_function
+from autograder.errors import StudentError
+from autograder.expect import (
+    result_on_read_only_inputs,
+    same_array,
+    same_value,
+    trusted_function,
+)
 from utils.rules import RULE_INPUTS, RULE_NO_INVERSE
 from utils.selfchecks.optimizers import DEFAULTS, INVERSE_FUNCTIONS, RULE_CONFIG, STATE_KEYS
 
@@ -479,3 +492,272 @@ def test_lbfgs_direction(student, reference, rng, partial):
     _rule_part(partial, f"grad and the history lists: lbfgs_direction {RULE_INPUTS} "
                         "(read-only inputs)", inputs_kept)
 
+
+
+# ---- learning-rate schedules --------------------------------------------------------------------
+def _rate_values(got, t, what: str):
+    """The student's rates as float64 (a number for an int t, an array of t's shape)."""
+    if np.ndim(t) == 0:
+        if type(got) is np.ndarray and got.ndim == 0 and got.dtype.kind in "fiu":
+            got = got[()]  # np.where and friends give a 0-d array for an int t: accepted
+        _require(isinstance(got, int | float | np.integer | np.floating) and
+                 not isinstance(got, bool | np.bool_),
+                 f"{what}: for an int t the rate must be a number, got {type(got).__name__}")
+        return float(got)
+    _require(type(got) is np.ndarray and got.shape == np.shape(t),
+             f"{what}: for an array t of shape {np.shape(t)} the rates must be an array of the "
+             f"same shape, got {getattr(got, 'shape', type(got).__name__)}")
+    _require(got.dtype.kind == "f", f"{what}: expected floating-point rates, got dtype "
+                                    f"{got.dtype}")
+    return got
+
+
+def _same_rates(got, t, what: str, computations) -> None:
+    """The rates match the first of ``computations`` (callables giving the expected rates for
+    the same t) that they match; a computation that raises (a student's helper inside
+    ``reference.using``) is skipped. The first one is the reference's, which never raises."""
+    values = _rate_values(got, t, what)
+    first_failure = None
+    for compute in computations:
+        try:
+            expected = compute()
+        except StudentError:
+            continue
+        expected = float(np.asarray(expected).reshape(-1)[0]) if np.ndim(t) == 0 else \
+            np.asarray(expected, dtype=np.float64)
+        try:
+            same_value(values, expected, rtol=1e-9, atol=1e-12, what=what)
+            return
+        except AssertionError as failure:
+            first_failure = first_failure or failure
+    raise first_failure
+
+
+def _schedule_cases(student, reference, name: str, cases, references=None) -> None:
+    """Every (t, args, kwargs, why) of ``cases`` against the reference (or any of
+    ``references``: the reference, then the reference using the student's helpers)."""
+    for t, args, kwargs, why in cases:
+        got = getattr(student, name)(t, *args, **kwargs)
+        computations = [functools.partial(getattr(ref, name), t, *args, **kwargs)
+                        for ref in (references or [reference])]
+        shown = f"t = {t}" if np.ndim(t) == 0 else f"t = {np.asarray(t).tolist()}"
+        arguments = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        _same_rates(got, t, f"{name}({shown}, {arguments}) ({why})", computations)
+
+
+def _steps(rng, high: int, size: int = 6) -> np.ndarray:
+    return np.sort(rng.choice(high, size=size, replace=False)).astype(np.int64)
+
+
+@pytest.mark.points(3)
+def test_lr_schedules(student, reference, rng, partial):
+    # Fixed edge cases for everyone: t = 0, the last step of a stair and the first of the next,
+    # the end of the cosine (t = total_steps) and beyond it, the end of the warm-up (t = W - 1
+    # and t = W), int t and integer arrays. Random parts: other rates and sizes, same kinds.
+    with partial.part("step_decay: t = 0, both sides of every stair boundary, int and array t"):
+        base, size = _uniform(rng, 0.05, 0.5), int(rng.integers(3, 7))
+        _schedule_cases(student, reference, "step_decay", [
+            (0, (0.3, 4), {}, "t = 0 is base_lr"),
+            (3, (0.3, 4), {}, "the last step before the first decay"),
+            (4, (0.3, 4), {}, "the first decay is at t = step_size"),
+            (np.arange(13), (0.8, 3), {"gamma": 0.1}, "three stairs, gamma 0.1"),
+            (_steps(rng, 10 * size), (base, size), {"gamma": _uniform(rng, 0.2, 0.8)},
+             "drawn steps"),
+        ])
+    with partial.part("exponential_decay: t = 0 is base_lr, int and array t"):
+        _schedule_cases(student, reference, "exponential_decay", [
+            (0, (0.25, 0.5), {}, "t = 0 is base_lr"),
+            (3, (0.25, 0.5), {}, "three decays"),
+            (np.arange(8), (0.4, 0.7), {}, "the first steps"),
+            (_steps(rng, 200), (_uniform(rng, 0.05, 0.5), _uniform(rng, 0.9, 0.99)), {},
+             "drawn steps"),
+        ])
+    with partial.part("cosine_decay: base_lr at t = 0, final_lr at t = total_steps and after"):
+        total = int(rng.integers(20, 60))
+        _schedule_cases(student, reference, "cosine_decay", [
+            (0, (0.5, 10), {"final_lr": 0.05}, "t = 0 is base_lr"),
+            (5, (0.5, 10), {"final_lr": 0.05}, "half-way is the mean of the two rates"),
+            (10, (0.5, 10), {"final_lr": 0.05}, "t = total_steps is final_lr"),
+            (np.arange(0, 15), (0.8, 10), {}, "past total_steps it stays at final_lr = 0"),
+            (np.array([0, 7, 12, 16, 30]), (0.2, 16), {"final_lr": 0.02},
+             "final_lr at t = total_steps and after"),
+            (_steps(rng, total), (_uniform(rng, 0.05, 0.5), total),
+             {"final_lr": _uniform(rng, 0.001, 0.01)}, "drawn steps before total_steps"),
+        ])
+    with partial.part("warmup_cosine: first rate base_lr / W, base_lr at t = W - 1 and W, "
+                      "final_lr from total_steps on"):
+        warmup, total = int(rng.integers(3, 10)), int(rng.integers(30, 60))
+        # A warmup_cosine that calls the student's own cosine_decay is graded with it too.
+        references = [reference, reference.using(student, "cosine_decay")] \
+            if student.has("cosine_decay") else [reference]
+        _schedule_cases(student, reference, "warmup_cosine", [
+            (0, (0.6, 5, 20), {}, "the first rate is base_lr / warmup_steps"),
+            (4, (0.6, 5, 20), {}, "the warm-up reaches base_lr at t = W - 1"),
+            (5, (0.6, 5, 20), {}, "the cosine starts at base_lr at t = W"),
+            (np.arange(26), (0.6, 5, 20), {"final_lr": 0.1}, "ramp, cosine, then final_lr"),
+            (np.arange(8), (0.3, 2, 5), {"final_lr": 0.3}, "warm-up, then a constant rate"),
+            (_steps(rng, total + 10, 8), (_uniform(rng, 0.05, 0.5), warmup, total),
+             {"final_lr": _uniform(rng, 0.001, 0.01)}, "drawn steps"),
+        ], references=references)
+
+
+# ---- the training loop with learning curves -----------------------------------------------------
+SOFTMAX_LOSS = trusted_function(
+    "def softmax_loss(w, X, y):\n"
+    "    scores = X @ w\n"
+    "    scores = scores - scores.max(axis=1, keepdims=True)\n"
+    "    p = np.exp(scores)\n"
+    "    p = p / p.sum(axis=1, keepdims=True)\n"
+    "    rows = np.arange(len(y))\n"
+    "    loss = -np.mean(np.log(p[rows, y]))\n"
+    "    p[rows, y] -= 1.0\n"
+    "    return loss, X.T @ p / len(y)\n")
+ARGMAX_PREDICT = trusted_function("lambda w, X: np.argmax(X @ w, axis=1)")
+HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+def _classification(rng, n: int, d: int, classes: int):
+    """Labels from a random linear model with noise: learnable, not separable at once."""
+    X = rng.normal(size=(n, d))
+    scores = X @ rng.normal(size=(d, classes)) + rng.normal(scale=1.0, size=(n, classes))
+    return X, np.argmax(scores, axis=1).astype(np.int64)
+
+
+def _data(rng, n: int, m: int, d: int, classes: int) -> dict:
+    X_train, y_train = _classification(rng, n, d, classes)
+    X_val, y_val = _classification(rng, m, d, classes)
+    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
+
+
+def _loop_pair(got):
+    _require(isinstance(got, tuple) and len(got) == 2,
+             f"train_classifier must return a pair (w, history), got {type(got).__name__}")
+    return got
+
+
+def _history_values(history, key: str, epochs: int) -> np.ndarray:
+    _require(isinstance(history, dict), "the history must be a dict, got "
+                                        f"{type(history).__name__}")
+    _require(key in history, f"the history has no key {key!r} (it needs "
+                             f"{', '.join(HISTORY_KEYS)})")
+    values = history[key]
+    _require(isinstance(values, list | tuple | np.ndarray) and len(values) == epochs,
+             f"history[{key!r}] must hold one number per epoch ({epochs}), got "
+             f"{len(values) if hasattr(values, '__len__') else type(values).__name__}")
+    try:
+        return np.asarray(values, dtype=np.float64).reshape(epochs)
+    except (TypeError, ValueError):
+        raise AssertionError(f"history[{key!r}] must hold numbers") from None
+
+
+def _same_w(got, expected, what: str) -> None:
+    w, _ = _loop_pair(got)
+    same_array(w, expected[0], rtol=RTOL, atol=1e-12, dtype_kind="f", what=what)
+
+
+def _history_cause(values: np.ndarray, expected: dict, key: str) -> str:
+    """A hint when the student's curve matches a known mistake (feedback only)."""
+    def close(a, b) -> bool:
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-7, atol=1e-12))
+    right = np.asarray(expected[key], dtype=np.float64)
+    split, kind = key.split("_")
+    other = np.asarray(expected[f"{'val' if split == 'train' else 'train'}_{kind}"],
+                       dtype=np.float64)
+    if close(values, other):
+        return (" (they are the other set's values: the training curves use X_train, y_train "
+                "and the validation curves X_val, y_val)")
+    if len(values) > 1 and close(values[1:], right[:-1]):
+        return (" (they match the values one epoch earlier: measure with the w reached at the "
+                "END of each epoch, on the whole set, not before the epoch's (last) update)")
+    return ""
+
+
+def _same_history(got, expected, keys, epochs: int, why: str) -> None:
+    _, history = _loop_pair(got)
+    for key in keys:
+        values = _history_values(history, key, epochs)
+        try:
+            same_array(values, np.asarray(expected[1][key], dtype=np.float64), rtol=RTOL,
+                       atol=1e-12, dtype_kind="f", what=f"history[{key!r}] ({why})")
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}{_history_cause(values, expected[1], key)}") \
+                from None
+
+
+@pytest.mark.points(4)
+def test_train_classifier(student, reference, rng, partial):
+    # One full-batch run at a constant rate gives the first three parts (w, training curves,
+    # validation curves); the order of the samples does not matter with the full batch.
+    data = _data(rng, int(rng.integers(20, 40)), int(rng.integers(10, 20)), 3, 3)
+    full = (SOFTMAX_LOSS, ARGMAX_PREDICT, np.zeros((3, 3)), data, PLAIN_STEP,
+            {"learning_rate": _uniform(rng, 0.3, 1.0)})
+    full_kwargs = {"batch_size": len(data["y_train"]), "num_epochs": 4,
+                   "seed": int(rng.integers(1000))}
+
+    def full_run():
+        return (student.train_classifier(*full, **full_kwargs),
+                reference.train_classifier(*full, **full_kwargs))
+
+    with partial.part("full batch at a constant rate (lr_schedule=None): the final w"):
+        got, expected = full_run()
+        _same_w(got, expected, "the final w after 4 full-batch epochs")
+    with partial.part("train_loss and train_acc after each epoch, on the whole training set"):
+        got, expected = full_run()
+        _same_history(got, expected, ("train_loss", "train_acc"), 4,
+                      "loss_fn and predict_fn on X_train, y_train with the w at the end of "
+                      "each epoch")
+    with partial.part("val_loss and val_acc after each epoch, on the validation set"):
+        got, expected = full_run()
+        _same_history(got, expected, ("val_loss", "val_acc"), 4,
+                      "loss_fn and predict_fn on X_val, y_val with the w at the end of each "
+                      "epoch")
+
+    with partial.part("lr_schedule(t) before every update, t = 0, 1, 2, ... over the whole "
+                      "run (identical samples, so the order does not matter)"):
+        # 10 copies of one sample, batches of 4 (4, 4, 2): 3 updates per epoch, 9 in 3 epochs;
+        # rates that differ at every step tell the step number from the epoch number.
+        x, label = rng.normal(size=3), int(rng.integers(3))
+        same = {"X_train": np.tile(x, (10, 1)), "y_train": np.full(10, label, dtype=np.int64),
+                "X_val": data["X_val"], "y_val": data["y_val"]}
+        scale = 0.5 / float(x @ x)
+        schedule = trusted_function(f"lambda t: {scale!r} * (1.0 + t) / (2.0 + t * t)")
+        args = (SOFTMAX_LOSS, ARGMAX_PREDICT, np.zeros((3, 3)), same, PLAIN_STEP,
+                {"learning_rate": 50.0 * scale})
+        kwargs = {"lr_schedule": schedule, "batch_size": 4, "num_epochs": 3,
+                  "seed": int(rng.integers(1000))}
+        _same_w(student.train_classifier(*args, **kwargs),
+                reference.train_classifier(*args, **kwargs),
+                "the final w (config['learning_rate'] = lr_schedule(t) before each update)")
+
+    with partial.part("the loop goes on with the config the rule returns (a rule that returns "
+                      "a new dict)"):
+        args = (SOFTMAX_LOSS, ARGMAX_PREDICT, np.zeros((3, 3)), data, COUNTING_STEP,
+                {"learning_rate": _uniform(rng, 0.5, 1.5)})
+        kwargs = {"batch_size": len(data["y_train"]), "num_epochs": 5, "seed": 0}
+        _same_w(student.train_classifier(*args, **kwargs),
+                reference.train_classifier(*args, **kwargs),
+                "the final w (w, config = update_rule(w, dw, config) at every step)")
+
+    with partial.part("minibatches: one rng.permutation(N) per epoch of "
+                      "np.random.default_rng(seed), the last batch shorter"):
+        # Fixed sizes and seed: 10 samples in batches of 3 (3, 3, 3, 1) over 3 epochs.
+        small = _data(rng, 10, 5, 3, 3)
+        args = (SOFTMAX_LOSS, ARGMAX_PREDICT, np.zeros((3, 3)), small, PLAIN_STEP,
+                {"learning_rate": _uniform(rng, 0.3, 1.0)})
+        kwargs = {"batch_size": 3, "num_epochs": 3, "seed": 17}
+        _same_w(student.train_classifier(*args, **kwargs),
+                reference.train_classifier(*args, **kwargs), "the final w")
+
+    def inputs_kept():
+        args = (SOFTMAX_LOSS, ARGMAX_PREDICT, rng.normal(size=(3, 3)), data, PLAIN_STEP,
+                {"learning_rate": 0.5})
+        kwargs = {"lr_schedule": trusted_function("lambda t: 0.5 / (1.0 + t)"),
+                  "batch_size": 7, "num_epochs": 2, "seed": 3}
+        got = _loop_pair(result_on_read_only_inputs(student, "train_classifier", *args,
+                                                    **kwargs))
+        same_array(got[0], _loop_pair(student.train_classifier(*args, **kwargs))[0], rtol=0,
+                   atol=0, what="the final w from read-only w0, data and config (it must equal "
+                                "the final w from writable copies)")
+
+    _rule_part(partial, f"w0, data and config: train_classifier {RULE_INPUTS} (read-only "
+                        "inputs)", inputs_kept)
