@@ -255,6 +255,40 @@ def test_two_layer_net_matches_numerical_gradients_and_torch(sol):
     np.testing.assert_allclose(sol["two_layer_net"](params, X), scores.detach().numpy())
 
 
+def test_dropout_is_inverted_dropout_with_a_train_and_a_test_mode(sol):
+    forward, backward = sol["dropout_forward"], sol["dropout_backward"]
+    rng = np.random.default_rng(11)
+    x = 1.0 + rng.normal(size=(400, 500))
+    for p in (0.2, 0.5, 0.9):
+        out, mask = forward(x, {"mode": "train", "p": p, "seed": 3})
+        kept = out != 0
+        np.testing.assert_allclose(out[kept], x[kept] / p, rtol=1e-15)
+        assert abs(kept.mean() - p) < 0.01
+        assert abs(out.mean() - x.mean()) < 0.02  # inverted: the expectation is kept
+        np.testing.assert_array_equal(mask, np.where(kept, 1.0 / p, 0.0))
+    first = forward(x, {"mode": "train", "p": 0.5, "seed": 3})[0]
+    np.testing.assert_array_equal(first, forward(x, {"mode": "train", "p": 0.5, "seed": 3})[0])
+    assert np.any(first != forward(x, {"mode": "train", "p": 0.5, "seed": 4})[0])
+    out, cache = forward(x, {"mode": "test", "p": 0.5})
+    np.testing.assert_array_equal(out, x)
+    dout = rng.normal(size=x.shape)
+    np.testing.assert_array_equal(backward(dout, cache), dout)
+    np.testing.assert_array_equal(forward(x, {"mode": "train", "p": 1.0, "seed": 0})[0], x)
+
+
+def test_dropout_backward_matches_numerical_gradients_with_zeros_in_x(sol):
+    forward, backward = sol["dropout_forward"], sol["dropout_backward"]
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(3, 4, 5))
+    x.flat[::3] = 0.0
+    dout = rng.normal(size=x.shape)
+    param = {"mode": "train", "p": 0.6, "seed": 7}
+    _, cache = forward(x, param)
+    numeric = eval_numerical_gradient_array(lambda v: forward(v, param)[0], x.copy(), dout)
+    assert rel_error(backward(dout, cache), numeric) < 1e-8
+    assert np.any(backward(dout, cache)[x == 0] != 0)  # kept units at x = 0 pass the gradient
+
+
 # ---------------------------------------------------------------------------------------
 # Self-checks: pass the reference, reject stubs and common mistakes
 # ---------------------------------------------------------------------------------------
@@ -266,13 +300,14 @@ def _run_check(ns, which):
         "relu": lambda: checks.check_relu(ns["relu_forward"], ns["relu_backward"]),
         "sigmoid": lambda: checks.check_sigmoid(ns["sigmoid_forward"], ns["sigmoid_backward"]),
         "softmax_loss": lambda: checks.check_softmax_loss(ns["softmax_loss"]),
+        "dropout": lambda: checks.check_dropout(ns["dropout_forward"], ns["dropout_backward"]),
         "two_layer_net": lambda: checks.check_two_layer_net(ns["two_layer_net"]),
     }
     return runners[which]()
 
 
 @pytest.mark.parametrize("which", ["Value", "affine", "relu", "sigmoid", "softmax_loss",
-                                   "two_layer_net"])
+                                   "dropout", "two_layer_net"])
 def test_selfchecks_pass_the_reference(sol, which, capsys):
     _run_check(sol, which)  # raises on any failed case
     printed = capsys.readouterr().out
@@ -312,6 +347,18 @@ MISTAKES = {
     "softmax: summed instead of averaged": ("softmax_loss", ("dscores /= N", "dscores /= 1")),
     "two_layer_net: regularization gradient without the 2": (
         "two_layer_net", ('"W1": dW1 + 2 * reg * W1', '"W1": dW1 + reg * W1')),
+    "dropout: no inverse scaling": (
+        "dropout", ("np.where(uniform < p, 1.0 / p, 0.0)", "np.where(uniform < p, 1.0, 0.0)")),
+    "dropout: p read as the probability of dropping": (
+        "dropout", ("np.where(uniform < p, 1.0 / p, 0.0)", "np.where(uniform < p, 0.0, 1.0 / p)")),
+    "dropout: scales at test time": (
+        "dropout", ("mask = np.ones(x.shape)", "mask = np.full(x.shape, p)")),
+    "dropout: drops at test time": ("dropout", ('    if mode == "train":', "    if True:")),
+    "dropout: ignores the seed": (
+        "dropout", ('np.random.default_rng(dropout_param.get("seed"))', "np.random.default_rng()")),
+    "dropout: backward forgets the mask": ("dropout", ("dx = dout * mask", "dx = dout + 0.0")),
+    "dropout: backward writes into dout": (
+        "dropout", ("    dx = dout * mask", "    dx = dout\n    dx *= mask")),
 }
 
 
@@ -335,6 +382,12 @@ ACCEPTED = {
 """)),
     "sigmoid: 1 / (1 + np.exp(-x)) everywhere (numpy warns at -1000, the values are right)": (
         "sigmoid", ("out[~pos] = e / (1.0 + e)", "out[~pos] = 1.0 / (1.0 + np.exp(-x[~pos]))")),
+    "dropout: CS231n's np.random.seed and np.random.rand": (
+        "dropout", ("""        uniform = np.random.default_rng(dropout_param.get("seed")).random(x.shape)
+        mask = np.where(uniform < p, 1.0 / p, 0.0)""",
+                    """        if "seed" in dropout_param:
+            np.random.seed(dropout_param["seed"])
+        mask = (np.random.rand(*x.shape) < p) / p""")),
     "relu: masks a copy of dout": (
         "relu", ("    dx = dout * (x > 0)", "    dx = dout.copy()\n    dx[x <= 0] = 0")),
 }
@@ -357,8 +410,10 @@ def test_selfchecks_report_stubs_as_not_implemented(capsys):
 
     ns = {"Value": StubValue, **{name: stub for name in (
         "affine_forward", "affine_backward", "relu_forward", "relu_backward", "sigmoid_forward",
-        "sigmoid_backward", "softmax_loss", "two_layer_net")}}
-    for which in ("Value", "affine", "relu", "sigmoid", "softmax_loss", "two_layer_net"):
+        "sigmoid_backward", "softmax_loss", "dropout_forward", "dropout_backward",
+        "two_layer_net")}}
+    for which in ("Value", "affine", "relu", "sigmoid", "softmax_loss", "dropout",
+                  "two_layer_net"):
         with pytest.raises(NotImplementedYet):
             _run_check(ns, which)
 
@@ -367,8 +422,15 @@ def test_selfchecks_report_stubs_as_not_implemented(capsys):
 # Hidden suite
 # ---------------------------------------------------------------------------------------
 
+#: The tests of this suite file (other files of the suite grade other parts of the notebook).
+LAYER_TESTS = {"test_value", "test_affine", "test_relu", "test_sigmoid", "test_softmax_loss",
+               "test_dropout", "test_two_layer_net"}
+
+
 def test_suite_points_equal_the_notebook_points():
-    assert suite_points(SUITE) == notebook_points(NOTEBOOK) == 20
+    assert suite_points(SUITE) == notebook_points(NOTEBOOK)
+    own = re.findall(r"@pytest\.mark\.points\((\d+)\)", (SUITE / "test_backprop.py").read_text())
+    assert sum(int(n) for n in own) == 23 and len(own) == len(LAYER_TESTS)
 
 
 def _grade(submission) -> dict[str, str]:
@@ -382,9 +444,9 @@ def _mutated_notebook(tmp_path, grade_id, old, new):
 @pytest.mark.slow
 def test_hidden_suite_passes_the_reference_and_fails_the_stub():
     reference = _grade(NOTEBOOK)
-    assert set(reference.values()) == {"PASSED"} and len(reference) == 6
+    assert set(reference.values()) == {"PASSED"} and LAYER_TESTS <= set(reference)
     stub = _grade(ROOT / "exercises" / "05_backprop" / "05_backprop.ipynb")
-    assert set(stub.values()) == {"FAILED"} and len(stub) == 6
+    assert set(stub.values()) == {"FAILED"} and LAYER_TESTS <= set(stub)
 
 
 @pytest.mark.slow
@@ -397,6 +459,7 @@ def test_hidden_suite_passes_the_reference_and_fails_the_stub():
     ("softmax_loss", "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores",
      "test_softmax_loss"),
     ("two_layer_net", '"b1": db1', '"b1": 0 * db1', "test_two_layer_net"),
+    ("dropout", "mask = np.ones(x.shape)", "mask = np.full(x.shape, p)", "test_dropout"),
     # the provided evaluate_expression, changed to hide a backward() that does not reset
     ("Value", "    for _ in range(backward_calls):\n        out.backward()",
      "    out.backward()", "test_value"),

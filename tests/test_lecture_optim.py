@@ -12,6 +12,8 @@ import pytest
 
 matplotlib.use("agg")
 
+from helpers.torch_schedules import torch_rates  # noqa: E402
+
 from utils import lecture_optim as lo  # noqa: E402
 from utils.gradcheck import eval_numerical_gradient, rel_error  # noqa: E402
 from utils.surfaces import SURFACES, get_surface  # noqa: E402
@@ -332,30 +334,17 @@ def test_bad_schedule_settings_are_explained(call, message):
 
 
 def test_schedules_match_torch_lr_schedulers():
-    torch = pytest.importorskip("torch")
-    param = torch.zeros(1, requires_grad=True)
-
-    def torch_rates(make, steps):
-        optimizer = torch.optim.SGD([param], lr=0.1)
-        scheduler = make(optimizer)
-        rates = []
-        for _ in range(steps):
-            rates.append(optimizer.param_groups[0]["lr"])
-            optimizer.step()
-            scheduler.step()
-        return np.array(rates)
-
     t = np.arange(40)
     np.testing.assert_allclose(
         lo.step_decay(t, 0.1, every=10, factor=0.5),
-        torch_rates(lambda o: torch.optim.lr_scheduler.StepLR(o, 10, gamma=0.5), 40), rtol=1e-12)
+        torch_rates(lambda s, o: s.StepLR(o, 10, gamma=0.5), 40, 0.1), rtol=1e-12)
     np.testing.assert_allclose(
         lo.exponential_decay(t, 0.1, gamma=0.9),
-        torch_rates(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), 40),
+        torch_rates(lambda s, o: s.ExponentialLR(o, gamma=0.9), 40, 0.1),
         rtol=1e-9)
     np.testing.assert_allclose(
         lo.cosine_decay(t, 0.1, total_steps=40),
-        torch_rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=40), 40),
+        torch_rates(lambda s, o: s.CosineAnnealingLR(o, T_max=40), 40, 0.1),
         rtol=1e-9, atol=1e-12)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from helpers.reference import graded_sources, load_graded_cells
+from helpers.torch_schedules import torch_rates
 
 from utils.checks import NotImplementedYet, SelfCheckFailed
 from utils.rules import RULE_INPUTS, RULE_NO_INVERSE
@@ -298,35 +299,22 @@ def test_train_minibatch_visits_samples_in_the_documented_order():
 SCHEDULES = ("step_decay", "exponential_decay", "cosine_decay", "warmup_cosine")
 
 
-def _torch_rates(make_scheduler, steps: int, base_lr: float) -> np.ndarray:
-    """The learning rate PyTorch uses for updates 0 .. steps - 1 (one scheduler.step() each)."""
-    torch = pytest.importorskip("torch")
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
-    scheduler = make_scheduler(torch.optim.lr_scheduler, optimizer)
-    rates = []
-    for _ in range(steps):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return np.array(rates)
-
-
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_schedules_match_torch_lr_schedulers():
     t = np.arange(60)
     assert np.allclose(solution("step_decay")(t, 0.3, 7, gamma=0.4),
-                       _torch_rates(lambda s, o: s.StepLR(o, step_size=7, gamma=0.4), 60, 0.3),
+                       torch_rates(lambda s, o: s.StepLR(o, step_size=7, gamma=0.4), 60, 0.3),
                        rtol=1e-12)
     assert np.allclose(solution("exponential_decay")(t, 0.3, 0.93),
-                       _torch_rates(lambda s, o: s.ExponentialLR(o, gamma=0.93), 60, 0.3),
+                       torch_rates(lambda s, o: s.ExponentialLR(o, gamma=0.93), 60, 0.3),
                        rtol=1e-10)
     # CosineAnnealingLR agrees up to t = T_max (after it PyTorch's cosine rises again)
     assert np.allclose(solution("cosine_decay")(np.arange(41), 0.3, 40, final_lr=0.01),
-                       _torch_rates(lambda s, o: s.CosineAnnealingLR(o, T_max=40, eta_min=0.01),
+                       torch_rates(lambda s, o: s.CosineAnnealingLR(o, T_max=40, eta_min=0.01),
                                     41, 0.3), rtol=1e-10)
     # the warm-up is LinearLR(start_factor=1/W, total_iters=W - 1)
     assert np.allclose(solution("warmup_cosine")(np.arange(8), 0.3, 8, 50),
-                       _torch_rates(lambda s, o: s.LinearLR(o, start_factor=1 / 8, end_factor=1.0,
+                       torch_rates(lambda s, o: s.LinearLR(o, start_factor=1 / 8, end_factor=1.0,
                                                             total_iters=7), 8, 0.3), rtol=1e-10)
 
 

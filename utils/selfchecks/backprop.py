@@ -11,6 +11,8 @@ The rules the hidden suite enforces are tried here with the same shared code
 (``call_with_read_only_inputs``, the rule ``RULE_INPUTS``), and the edge cases the grader
 tries (relu at exactly 0, sigmoids at +-1000, rows of softmax scores near +-1000, a single
 example, a node used on several paths, repeated ``backward()``) are cases here too.
+Dropout's mask is random: its cases check properties every correct inverted dropout has, with
+``dropout_train_problem`` and ``dropout_kept``, which the hidden suite uses too.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils.checks import CheckFailure, SelfCheck, expect, expect_array, expect_close
+from utils.checks import (
+    CheckFailure,
+    SelfCheck,
+    describe,
+    expect,
+    expect_array,
+    expect_close,
+)
 from utils.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array
 from utils.rules import RULE_INPUTS, call_with_read_only_inputs
 
@@ -533,4 +542,169 @@ def check_two_layer_net(fn) -> None:
                f"With labels y, return (loss, grads); got {type(result).__name__}.")
         expect_close(result[0], math.log(1 + math.exp(-1.0)) + 0.1 * 18.0, what="the loss",
                      hint="the penalty is 0.1 * (7 + 11) here.")
+    return check.report()
+
+
+# ---------------------------------------------------------------------------------------
+# Dropout
+# ---------------------------------------------------------------------------------------
+# The mask is random, so neither side compares it with one particular draw: the self-check
+# and the hidden suite check the same properties with the same code (these functions).
+
+#: The large input on which the share of kept units is checked, and how far that share may
+#: be from p: for p = 0.7 a correct mask is within 0.02 of p unless it is 8.7 standard
+#: deviations off (probability below 1e-17).
+DROPOUT_LARGE_SHAPE = (200, 200)
+DROPOUT_SHARE_TOLERANCE = 0.02
+
+
+def _where(index: tuple) -> str:
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def dropout_train_problem(x: np.ndarray, out, p: float,
+                          tolerance: float | None = None) -> str | None:
+    """Why ``out`` is not a training-mode inverted-dropout output of ``x``, or None.
+
+    Inputs:
+    - x: the layer's input (any shape); p: the probability of keeping a unit.
+    - out: what dropout_forward returned as out.
+    - tolerance: if given, the share of kept units (among the entries where x != 0) must be
+      within ``tolerance`` of p.
+    Every entry of out must be 0 (dropped) or x / p (kept and rescaled).
+    """
+    if not isinstance(out, np.ndarray):
+        return f"out should be a numpy array shaped like x {x.shape}, got {describe(out)}"
+    if out.shape != x.shape:
+        return f"out should have the shape of x, {x.shape}, got shape {out.shape}"
+    if out.dtype.kind not in "biuf" or not np.all(np.isfinite(out)):
+        return f"out should hold finite numbers, got {describe(out)}"
+    scaled = x / p
+    dropped = out == 0
+    kept = np.isclose(out, scaled, rtol=1e-7, atol=0.0)
+    wrong = ~(dropped | kept)
+    if wrong.any():
+        index = np.unravel_index(int(np.argmax(wrong)), x.shape)
+        message = (f"out{_where(index)} = {out[index]:.6g} where x = {x[index]:.6g}: each unit "
+                   f"is either dropped (0) or kept and divided by p (x / p = "
+                   f"{scaled[index]:.6g} for p = {p:g})")
+        others = ~dropped
+        if np.allclose(out[others], x[others], rtol=1e-7, atol=0.0):
+            message += ("; the kept units are not divided by p (inverted dropout rescales them "
+                        "in training, so that test time needs no change)")
+        elif p < 1 and np.allclose(out[others], x[others] / (1 - p), rtol=1e-7, atol=0.0):
+            message += "; they are divided by 1 - p, but p is the probability of KEEPING a unit"
+        return message
+    if tolerance is not None:
+        share = float(np.mean(~dropped[x != 0]))
+        if abs(share - p) > tolerance:
+            return (f"{share:.1%} of the units were kept, expected about p = {p:.0%} (within "
+                    f"{tolerance:g} on {x.size} units): p is the probability of KEEPING a unit; "
+                    "keep a unit where a uniform draw in [0, 1) is below p")
+    return None
+
+
+def dropout_kept(x: np.ndarray, out) -> np.ndarray | None:
+    """The units a training-mode forward pass kept (out != 0), read from its output on an
+    input without zeros; None unless some units were kept and some dropped (a forward pass
+    that keeps all or nothing tells nothing about its mask)."""
+    if not isinstance(out, np.ndarray) or out.shape != x.shape or np.any(x == 0):
+        return None
+    kept = out != 0
+    return kept if 0 < int(kept.sum()) < kept.size else None
+
+
+def _dropout_out(result, what: str):
+    expect(isinstance(result, tuple) and len(result) == 2,
+           f"dropout_forward should return a tuple (out, cache), got {describe(result)} "
+           f"({what}).")
+    return result
+
+
+def check_dropout(forward, backward) -> None:
+    """Check ``dropout_forward(x, dropout_param)`` and ``dropout_backward(dout, cache)``."""
+    check = SelfCheck("dropout_forward / dropout_backward")
+    rng = np.random.default_rng(10)
+    x_small = np.array([[1.0, -2.0, 0.0], [3.0, 0.5, -4.0]])
+    dout_small = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    with check.case("p = 1 keeps every unit: out = x, and backward passes dout unchanged"):
+        out, cache = _dropout_out(forward(x_small.copy(), {"mode": "train", "p": 1.0,
+                                                           "seed": 0}), "p = 1")
+        expect_array(out, x_small, what="out for p = 1",
+                     hint="p is the probability of keeping a unit; kept units are x / p.")
+        expect_array(backward(dout_small.copy(), cache), dout_small, what="dx for p = 1")
+    magnitude = rng.uniform(0.1, 3.0, size=DROPOUT_LARGE_SHAPE)
+    x_large = np.where(rng.random(DROPOUT_LARGE_SHAPE) < 0.5, -magnitude, magnitude)
+    train = {"mode": "train", "p": 0.7, "seed": 1}
+    with check.case(f"training mode on a {DROPOUT_LARGE_SHAPE[0]}x{DROPOUT_LARGE_SHAPE[1]} "
+                    "input, p = 0.7: each output is 0 or x / p, and about 70% of the units "
+                    "are kept"):
+        out, _ = _dropout_out(forward(x_large.copy(), dict(train)), "p = 0.7")
+        problem = dropout_train_problem(x_large, out, 0.7, DROPOUT_SHARE_TOLERANCE)
+        expect(problem is None, f"{problem}.")
+    x3 = np.arange(1.0, 25.0).reshape(2, 3, 4) / 4 - 3.2  # no zeros ...
+    x3.flat[::5] = 0.0                                     # ... then exact zeros at fixed places
+    with check.case("a 3-D input (2, 3, 4) with exact zeros, p = 0.5: out has the shape of x, "
+                    "each output is 0 or x / p"):
+        out, _ = _dropout_out(forward(x3.copy(), {"mode": "train", "p": 0.5, "seed": 2}),
+                              "3-D input")
+        problem = dropout_train_problem(x3, out, 0.5)
+        expect(problem is None, f"{problem}. Draw the mask with the shape of x "
+                                "(rng.random(x.shape)), whatever its number of dimensions.")
+    with check.case("the seed decides the mask: the same seed gives the same output, another "
+                    "seed another mask"):
+        first, _ = _dropout_out(forward(x_large.copy(), dict(train)), "seed 1")
+        again, _ = _dropout_out(forward(x_large.copy(), dict(train)), "seed 1 again")
+        other, _ = _dropout_out(forward(x_large.copy(), {**train, "seed": 2}), "seed 2")
+        expect_array(again, first, rtol=0, atol=0, what="out of a second call with seed 1",
+                     hint="draw the mask from np.random.default_rng(dropout_param['seed']).")
+        expect(isinstance(other, np.ndarray) and other.shape == first.shape and
+               np.any((other != 0) != (first != 0)),
+               "Seeds 1 and 2 dropped exactly the same units: use the seed you are given "
+               "(np.random.default_rng(dropout_param['seed'])), not a fixed one.")
+    with check.case("test mode returns x unchanged (no unit dropped, none rescaled), also "
+                    "without a seed; backward passes dout unchanged"):
+        for param in ({"mode": "test", "p": 0.3}, {"mode": "test", "p": 0.7, "seed": 4}):
+            out, cache = _dropout_out(forward(x3.copy(), dict(param)), "test mode")
+            expect_array(out, x3, rtol=0, atol=0, what=f"out in test mode (p = {param['p']})",
+                         hint="with inverted dropout the training pass already rescaled: at "
+                              "test time the layer is the identity.")
+            dout3 = np.arange(24.0).reshape(x3.shape) - 7.5
+            expect_array(backward(dout3, cache), dout3, what="dx in test mode")
+    with check.case("backward on a mask written by hand (the cache of the docstring, p = 0.5): "
+                    "dx = dout * mask"):
+        mask = np.array([[2.0, 0.0, 2.0], [0.0, 2.0, 2.0]])
+        # dout * mask, worked by hand
+        expect_array(backward(dout_small.copy(), mask),
+                     np.array([[2.0, 0.0, 6.0], [0.0, 10.0, 12.0]]), what="dx",
+                     hint="the mask in the cache already holds 1/p for kept units: "
+                          "dx = dout * mask.")
+    with check.case("backward on your own forward's cache: dx = dout / p where a unit was kept "
+                    "(also where x is exactly 0) and 0 where it was dropped"):
+        param = {"mode": "train", "p": 0.5, "seed": 3}
+        twin = np.where(x3 == 0, 1.0, x3)  # same shape and seed, no zeros: shows the mask
+        kept = dropout_kept(twin, _dropout_out(forward(twin.copy(), dict(param)), "")[0])
+        expect(kept is not None, "With p = 0.5 some units should be kept and some dropped.")
+        _, cache = _dropout_out(forward(x3.copy(), dict(param)), "3-D input")
+        dout3 = np.arange(24.0).reshape(x3.shape) + 1.0
+        expect_array(backward(dout3, cache), dout3 * kept / 0.5, what="dx",
+                     hint="keep the mask in the cache: a unit kept where x = 0 still passes "
+                          "its gradient (out = 0 there does not mean it was dropped).")
+        dout = rng.normal(size=x_small.shape)
+        numeric = eval_numerical_gradient_array(lambda v: forward(v, dict(param))[0],
+                                                x_small.copy(), dout)
+        _, cache = forward(x_small.copy(), dict(param))
+        expect_array(backward(dout, cache), numeric, rtol=1e-6, atol=1e-8,
+                     what="dx against the numerical gradient (the seed fixes the mask)")
+    with check.case(f"each function {RULE_INPUTS}: x, dropout_param, dout and the cache are "
+                    "read-only"):
+        out, cache = _dropout_out(_call_read_only("dropout_forward", forward, x_large,
+                                                  dict(train)), "read-only x")
+        problem = dropout_train_problem(x_large, out, 0.7, DROPOUT_SHARE_TOLERANCE)
+        expect(problem is None, f"{problem}.")
+        dout = np.ones(DROPOUT_LARGE_SHAPE)
+        dx = _call_read_only("dropout_backward", backward, dout, cache)
+        expect_array(dx, (out != 0) / 0.7, what="dx on read-only dout and your forward's cache",
+                     hint="dropout_backward on the cache of your own dropout_forward must give "
+                          "dout / p where a unit was kept: the cache is the mask with its 1/p.")
     return check.report()

@@ -1,6 +1,7 @@
 """Hidden suite for 05_backprop: the Value engine, the layers and the two-layer network.
 
-Points mirror the notebook's autograded test cells: 6 + 3 + 2 + 2 + 3 + 4 = 20.
+Points mirror the notebook's autograded test cells: 6 + 3 + 2 + 2 + 3 + 3 + 4 = 23 here, plus
+``test_mlp`` (3) in ``test_value_mlp.py``: 26 for the notebook.
 
 How the suite keeps one bug to one deduction (the grading policy in autograder/README.md):
 - ``Value``: one part per operation, each tried on its own one-step expression (distinct
@@ -14,6 +15,12 @@ How the suite keeps one bug to one deduction (the grading policy in autograder/R
   does not fail it.
 - Layers: a backward function is called with its own forward's cache and, if that fails,
   with the cache the notebook prescribes (so a wrong forward does not fail its backward).
+- Dropout: the mask is random, so nothing is compared with one particular draw. The parts
+  check what every correct inverted dropout does (each training output 0 or x / p, the share
+  kept near p on a 200x200 input, the seed decides the mask, test mode is the identity) with
+  the self-check's own ``dropout_train_problem``; ``dropout_backward`` is judged on its own
+  forward's cache (the kept units read on a zero-free twin input with the same seed) or,
+  failing that, on the mask the docstring prescribes.
 - ``two_layer_net``: compared with the reference OR with the reference whose layer functions
   are the student's (``reference.using``), for the layers the student's network calls.
 - "inputs are not modified": the call gets read-only arrays (``student.call_read_only``); the
@@ -44,7 +51,13 @@ from autograder.expect import (
 )
 from autograder.fixtures import describe_failure
 from utils.rules import RULE_INPUTS
-from utils.selfchecks.backprop import provided_helper_problem
+from utils.selfchecks.backprop import (
+    DROPOUT_LARGE_SHAPE,
+    DROPOUT_SHARE_TOLERANCE,
+    dropout_kept,
+    dropout_train_problem,
+    provided_helper_problem,
+)
 
 RTOL, ATOL = 1e-7, 1e-10
 
@@ -534,6 +547,144 @@ def test_softmax_loss(student, reference, rng, partial):
         got = result_on_read_only_inputs(student, "softmax_loss", scores, y)
         _values_right_when_read_only(got, reference.softmax_loss(scores, y),
                                      "(loss, dscores) on read-only scores and y")
+
+
+# ---------------------------------------------------------------------------------------
+# Dropout
+# ---------------------------------------------------------------------------------------
+# The mask is random, so nothing is compared with one particular draw: every part checks what
+# every correct inverted dropout does, with the self-check's own code (``dropout_train_problem``,
+# ``dropout_kept``). The seeds are fixed, so a submission always draws the same masks; ``rng``
+# varies only the values of x and dout, which stay away from 0 except for the exact zeros
+# placed at fixed positions (a kept unit at x = 0 must still pass its gradient).
+
+_DROPOUT_SEED, _OTHER_DROPOUT_SEED = 231, 232
+_KEEP_HINT = ("p is the probability of KEEPING a unit: keep where a uniform draw is below p "
+              "and divide the kept units by p")
+
+
+def _train(p: float, seed: int) -> dict:
+    return {"mode": "train", "p": p, "seed": seed}
+
+
+def _x_with_zeros(rng) -> np.ndarray:
+    """A 3-D input with exact zeros at fixed places."""
+    x = _away(rng, 0.1, 3.0, size=(4, 5, 6))
+    x.flat[::5] = 0.0
+    return x
+
+
+def _dropout_forward(student, x, param, what: str):
+    result = student.dropout_forward(x, param)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise AssertionError(f"`dropout_forward` should return a tuple (out, cache) ({what})")
+    return result
+
+
+def _train_output_right(x, out, p, tolerance, what: str, hint: str = _KEEP_HINT) -> None:
+    problem = dropout_train_problem(x, out, p, tolerance)
+    if problem:
+        raise AssertionError(f"{what}: {problem}. Hint: {hint}")
+
+
+def _kept_by_own_forward(student, x, param) -> np.ndarray | None:
+    """The units the student's forward keeps for ``param`` (same seed) on an input shaped like
+    x, read on a twin of x without zeros; None when that tells nothing."""
+    twin = np.where(x == 0, 1.0, x)
+    try:
+        return dropout_kept(twin, _dropout_forward(student, twin, param, "")[0])
+    except (AssertionError, StudentError):
+        return None
+
+
+def _dropout_backward_right(student, x, param, dout, prescribed, what: str) -> None:
+    """``dropout_backward`` on the cache of the student's own forward gives dout / p where
+    that forward kept a unit and 0 elsewhere (dout in test mode); if not (e.g. a wrong
+    forward), it must give dout * mask on the cache the docstring prescribes (``prescribed``,
+    the mask itself)."""
+    if param["mode"] == "train":
+        kept = _kept_by_own_forward(student, x, param)
+        expected = None if kept is None else dout * kept / param["p"]
+    else:
+        expected = dout
+    if expected is not None:
+        try:
+            cache = _dropout_forward(student, x, param, what)[1]
+            same_value(student.dropout_backward(dout, cache), expected, rtol=1e-7, atol=1e-10,
+                       what=what)
+            return
+        except (AssertionError, StudentError):
+            pass
+    got = student.dropout_backward(dout, prescribed)
+    _with_hint(lambda: same_value(got, dout * prescribed, rtol=1e-7, atol=1e-10,
+                                  what=f"{what}, given the mask as the docstring prescribes"),
+               "the cache is the mask with its 1/p (all ones in test mode): dx = dout * mask")
+
+
+@pytest.mark.points(3)
+def test_dropout(student, rng, partial):
+    p, x = 0.7, _away(rng, 0.1, 3.0, size=DROPOUT_LARGE_SHAPE)
+    x3 = _x_with_zeros(rng)
+    size = "x".join(str(n) for n in DROPOUT_LARGE_SHAPE)
+    with partial.part(f"training mode, p = {p}, on a {size} input: every output is 0 or x / p, "
+                      f"and about {p:.0%} of the units are kept"):
+        out = _dropout_forward(student, x, _train(p, _DROPOUT_SEED), "training mode")[0]
+        _train_output_right(x, out, p, DROPOUT_SHARE_TOLERANCE, f"training mode, p = {p}")
+    with partial.part("a 3-D input with exact zeros (p = 0.5), and p = 1 (every unit kept)"):
+        out = _dropout_forward(student, x3, _train(0.5, _DROPOUT_SEED), "a 3-D input")[0]
+        _train_output_right(x3, out, 0.5, None, "a 3-D input with exact zeros, p = 0.5",
+                            "draw the mask with the shape of x (rng.random(x.shape)), whatever "
+                            "its number of dimensions")
+        out = _dropout_forward(student, x3, _train(1.0, _DROPOUT_SEED), "p = 1")[0]
+        _with_hint(lambda: same_value(out, x3, rtol=1e-12, atol=0.0,
+                                      what="out for p = 1 (every unit kept)"), _KEEP_HINT)
+    with partial.part("the seed decides the mask: the same seed gives the same output, another "
+                      "seed another mask"):
+        first = _dropout_forward(student, x, _train(p, _DROPOUT_SEED), "seed 231")[0]
+        again = _dropout_forward(student, x, _train(p, _DROPOUT_SEED), "seed 231 again")[0]
+        other = _dropout_forward(student, x, _train(p, _OTHER_DROPOUT_SEED), "seed 232")[0]
+        _with_hint(lambda: same_value(again, first, rtol=0.0, atol=0.0,
+                                      what="out of a second call with the same seed"),
+                   "draw the mask from np.random.default_rng(dropout_param['seed'])")
+        if not (isinstance(first, np.ndarray) and isinstance(other, np.ndarray)
+                and other.shape == first.shape and np.any((other != 0) != (first != 0))):
+            raise AssertionError("seeds 231 and 232 gave the same mask: draw it from the seed "
+                                 "you are given (np.random.default_rng(dropout_param['seed'])), "
+                                 "not from a fixed one")
+    with partial.part("test mode: out = x (no unit dropped, none rescaled), with and without "
+                      "a seed"):
+        for param in ({"mode": "test", "p": 0.3}, {"mode": "test", "p": p, "seed": 5}):
+            out = _dropout_forward(student, x3, param, "test mode")[0]
+            _with_hint(lambda out=out, param=param: same_value(
+                out, x3, rtol=1e-12, atol=0.0, what=f"out in test mode (p = {param['p']})"),
+                "with inverted dropout the training pass already rescaled: at test time the "
+                "layer is the identity")
+    with partial.part("backward: dout / p where a unit was kept (also at x = 0), 0 where it "
+                      "was dropped; dout in test mode"):
+        xb = _away(rng, 0.1, 3.0, size=(60, 50))
+        for xi, param, what in [(xb, _train(p, _DROPOUT_SEED), f"dx for p = {p}"),
+                                (x3, _train(0.5, _OTHER_DROPOUT_SEED),
+                                 "dx for a 3-D input with exact zeros, p = 0.5"),
+                                (x3, {"mode": "test", "p": 0.5}, "dx in test mode")]:
+            dout = _away(rng, 0.5, 2.0, size=xi.shape)
+            if param["mode"] == "train":
+                mask = np.where(rng.random(xi.shape) < param["p"], 1.0 / param["p"], 0.0)
+            else:
+                mask = np.ones(xi.shape)
+            _dropout_backward_right(student, xi, param, dout, mask, what)
+    with partial.part(f"each of dropout_forward and dropout_backward {RULE_INPUTS}"):
+        got = result_on_read_only_inputs(student, "dropout_forward", x, _train(p, _DROPOUT_SEED))
+        if not (isinstance(got, tuple) and len(got) == 2):
+            raise AssertionError("not scored until the values are right: `dropout_forward` "
+                                 "should return a tuple (out, cache)")
+        problem = dropout_train_problem(x, got[0], p, DROPOUT_SHARE_TOLERANCE)
+        if problem:
+            raise AssertionError(f"not scored until the values are right: {problem}")
+        dout = _away(rng, 0.5, 2.0, size=x.shape)
+        dx = result_on_read_only_inputs(student, "dropout_backward", dout, got[1])
+        _values_right_when_read_only(dx, dout * (got[0] != 0) / p,
+                                     "dropout_backward on read-only dout and its own "
+                                     "forward's cache")
 
 
 # ---------------------------------------------------------------------------------------
