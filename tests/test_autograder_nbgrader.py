@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import importlib.util
 import json
 import re
 import subprocess
@@ -36,6 +35,7 @@ import pytest
 from conftest import ROOT, solution_notebooks
 from helpers import peer
 from helpers.crafting import CORRECT_EXAMPLE, EXAMPLES, craft
+from helpers.loading import module_from_file
 
 from autograder.errors import StudentTimeout
 from autograder.extract import GradedCell
@@ -51,16 +51,7 @@ from autograder.runner import load_suite
 from autograder.sandbox import SandboxSettings
 from autograder.submissions import discover
 
-
-def _load_tool():
-    """tools/ is not an installed package: load tools/hidden_tests.py from its file."""
-    spec = importlib.util.spec_from_file_location("hidden_tests", ROOT / "tools" / "hidden_tests.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = module_from_file(ROOT / "tools" / "hidden_tests.py")
 
 
 def _id(path):

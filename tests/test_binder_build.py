@@ -21,7 +21,6 @@ Not replayed: the Docker image itself (base image, apt.txt, the ``jovyan`` user)
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import re
@@ -38,6 +37,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers.ci import skip_or_fail
+from helpers.loading import module_from_file
 
 pytestmark = pytest.mark.slow
 
@@ -49,16 +50,8 @@ COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "dist", "build", "artifact
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
 def _build_release(out: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("build_release",
-                                                  ROOT / "tools" / "build_release.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build(out)
+    return module_from_file(ROOT / "tools" / "build_release.py").build(out)
 
 
 def _target(kind: str, tmp: Path) -> Path:
@@ -96,9 +89,7 @@ def _require_index(python: Path, scratch: Path, env: dict) -> None:
                            text=True, timeout=300)
     if probe.returncode != 0:
         reason = "the package index cannot be reached, so the Binder install cannot be replayed"
-        if _in_ci():
-            pytest.fail(f"{reason}:\n{probe.stderr[-1500:]}")
-        pytest.skip(reason)
+        skip_or_fail(reason, f":\n{probe.stderr[-1500:]}")
 
 
 def _free_port() -> int:

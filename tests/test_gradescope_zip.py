@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from helpers.ci import skip_or_fail
+from helpers.loading import module_from_file
 
 pytestmark = pytest.mark.slow
 
@@ -36,22 +37,8 @@ UNTOUCHED = ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
-def _skip_or_fail(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_gradescope",
-                                                  ROOT / "tools" / "build_gradescope.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(ROOT / "tools" / "build_gradescope.py")
 
 
 def _suite_max_score() -> float:
@@ -76,13 +63,13 @@ def built_zip(tmp_path_factory) -> Path:
 def gradescope_root(built_zip, tmp_path_factory) -> Path:
     """<tmp>/autograder laid out as Gradescope does, with setup.sh run for real."""
     if shutil.which("python3.11") is None:
-        _skip_or_fail("setup.sh needs python3.11 on PATH (it would apt-get install it)")
+        skip_or_fail("setup.sh needs python3.11 on PATH (it would apt-get install it)")
     scratch = tmp_path_factory.mktemp("gradescope")
     probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--dest",
                             str(scratch / "probe"), "tqdm"], capture_output=True, text=True,
                            timeout=300)
     if probe.returncode != 0:
-        _skip_or_fail("the package index cannot be reached, so setup.sh cannot install the "
+        skip_or_fail("the package index cannot be reached, so setup.sh cannot install the "
                       f"grader:\n{probe.stderr[-1500:]}")
     root = scratch / "autograder"
     (root / "source").mkdir(parents=True)

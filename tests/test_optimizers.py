@@ -16,13 +16,13 @@ with exact scores by tests/test_grading_fairness.py) does not already hold.
 from __future__ import annotations
 
 import ast
-import importlib.util
 from functools import cache
 
 import nbformat
 import numpy as np
 import pytest
 from conftest import ROOT
+from helpers.loading import module_from_file
 from helpers.reference import graded_sources, load_graded_cells
 from helpers.torch_schedules import torch_rates
 
@@ -444,11 +444,7 @@ def test_the_rule_wording_appears_next_to_every_function_it_applies_to():
 
 # ---- the suite's models of known mistakes (feedback only) --------------------------------
 def _suite_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"_optimizers_{name}", SUITE.parent /
-                                                  f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(SUITE.parent / f"{name}.py", f"_optimizers_{name}")
 
 
 @pytest.mark.parametrize("name", RULES)

@@ -29,19 +29,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT, solution_notebooks
+from helpers.loading import module_from_file
 
-
-def _load_build_release():
-    """tools/ is not an installed package: load tools/build_release.py from its file."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_release", ROOT / "tools" / "build_release.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_release = _load_build_release()
+build_release = module_from_file(ROOT / "tools" / "build_release.py")
 
 WHITESPACE = re.compile(r"\s+")
 REGIONS = {"solution": ("BEGIN SOLUTION", "END SOLUTION"),

@@ -12,7 +12,6 @@ holding ``np``, as the grader does.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import inspect
 import io
 import math
@@ -22,6 +21,7 @@ import re
 import numpy as np
 import pytest
 from conftest import ROOT
+from helpers.loading import module_from_file
 from helpers.reference import grade_with_pytest, load_graded_cells
 
 from autograder.extract import GradedCell
@@ -44,10 +44,7 @@ def sol() -> dict:
 
 
 def _suite_module():
-    spec = importlib.util.spec_from_file_location("suite_value_mlp", SUITE / "test_value_mlp.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(SUITE / "test_value_mlp.py", "suite_value_mlp")
 
 
 def _numpy_forward(weights, X):

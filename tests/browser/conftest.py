@@ -12,7 +12,6 @@ Screenshots go to ``$ARTIFACTS_DIR/screenshots`` or ``artifacts/screenshots``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -20,6 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.ci import skip_or_fail
+from helpers.loading import module_from_file
 
 from .lab import CHROMIUM_ARGS, start_lab
 
@@ -27,22 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
 def _unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"{reason} (CI is set, so the browser tests must run: install it)")
-    pytest.skip(reason)
-
-
-def _load_build_release():
-    spec = importlib.util.spec_from_file_location("build_release",
-                                                  ROOT / "tools" / "build_release.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    skip_or_fail(reason, " (CI is set, so the browser tests must run: install it)")
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +44,7 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def served_course(tmp_path_factory) -> Path:
     """A fresh student release in a scratch folder (the browser may write into it)."""
-    return _load_build_release().build(tmp_path_factory.mktemp("served") / "student")
+    return module_from_file(ROOT / "tools" / "build_release.py").build(tmp_path_factory.mktemp("served") / "student")
 
 
 @pytest.fixture(scope="session")
