@@ -17,11 +17,8 @@ Dropout's mask is random: its cases check properties every correct inverted drop
 
 from __future__ import annotations
 
-import ast
-import functools
 import inspect
 import math
-import textwrap
 import warnings
 from collections.abc import Callable
 
@@ -37,6 +34,7 @@ from utils.checks import (
 )
 from utils.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array
 from utils.rules import RULE_INPUTS, call_with_read_only_inputs
+from utils.selfchecks.provided_code import ProvidedCode
 
 
 def read_only_write_message(name: str, error: BaseException) -> str | None:
@@ -96,42 +94,9 @@ def evaluate_expression(steps, inputs, backward_calls=1):
 '''
 
 
-@functools.lru_cache(maxsize=64)
-def syntax_without_docstrings(source: str | None) -> str | None:
-    """``ast.dump`` of ``source`` with every docstring removed (None if it does not parse)."""
-    if source is None:
-        return None
-    try:
-        tree = ast.parse(textwrap.dedent(source))
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
-                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
-
-
-def free_names(source: str) -> set[str]:
-    """Names a function reads without binding them itself (builtins and globals)."""
-    tree = ast.parse(textwrap.dedent(source))
-    bound = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
-    bound |= {node.id for node in ast.walk(tree)
-              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    bound |= {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-    return {node.id for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - bound
-
-
-@functools.cache
-def _provided_syntax() -> str:
-    return syntax_without_docstrings(PROVIDED_EVALUATE_EXPRESSION)
-
-
-@functools.cache
-def _provided_free_names() -> tuple[str, ...]:
-    return tuple(sorted(free_names(PROVIDED_EVALUATE_EXPRESSION) - {"Value"}))
+EVALUATE_EXPRESSION = ProvidedCode({"evaluate_expression": PROVIDED_EVALUATE_EXPRESSION},
+                                   cell="Value", tested="Value", user="evaluate_expression",
+                                   own_names=frozenset({"Value"}))
 
 
 def provided_helper_problem(source: str | None, defined: Callable[[str], bool]) -> str | None:
@@ -142,17 +107,7 @@ def provided_helper_problem(source: str | None, defined: Callable[[str], bool]) 
     - defined: ``defined(name)`` is True when the student's cells define ``name``.
     The hidden suite uses the same function on the notebook's text.
     """
-    if source is None:
-        return ("the provided function `evaluate_expression` is missing from the Value cell; "
-                "restore it (the grader tests Value through it)")
-    if syntax_without_docstrings(source) != _provided_syntax():
-        return ("the provided function `evaluate_expression` was changed; restore it from a "
-                "fresh copy of the exercise (the grader tests Value through it)")
-    redefined = sorted(n for n in _provided_free_names() if defined(n))
-    if redefined:
-        return ("your cells redefine " + ", ".join(f"`{n}`" for n in redefined) + ", which "
-                "the provided `evaluate_expression` uses; rename yours")
-    return None
+    return EVALUATE_EXPRESSION.problem(lambda name: source, defined)
 
 
 def _sig(x: float) -> float:

@@ -15,7 +15,6 @@ not, with the same words here and in the suite.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from utils.checks import SelfCheck, expect, expect_array, expect_close
 from utils.gradcheck import eval_numerical_gradient
-from utils.selfchecks.backprop import free_names, syntax_without_docstrings
+from utils.selfchecks.provided_code import ProvidedCode
 
 #: The provided helpers of the MLP cell, docstrings left out. The grader tests the classes
 #: through ``evaluate_model`` and requires the notebook's copies to be this code (compared as
@@ -100,21 +99,10 @@ def evaluate_model(kind, args, weights, X, dout, values_as_inputs=True):
 ''',
 }
 
-#: Names the provided helpers use that the student's cells define on purpose.
-_OWN_NAMES = frozenset({"Value", "Neuron", "Layer", "MLP", "Module", *PROVIDED_HELPERS})
-
-
-@functools.cache
-def _provided_syntax(name: str) -> str:
-    return syntax_without_docstrings(PROVIDED_HELPERS[name])
-
-
-@functools.cache
-def _provided_free_names() -> tuple[str, ...]:
-    names = set()
-    for source in PROVIDED_HELPERS.values():
-        names |= free_names(source)
-    return tuple(sorted(names - _OWN_NAMES))
+#: The provided code of the MLP cell; the student's cells define these names on purpose.
+MLP_HELPERS = ProvidedCode(PROVIDED_HELPERS, cell="MLP", tested="Neuron, Layer and MLP",
+                           user="evaluate_model",
+                           own_names=frozenset({"Value", "Neuron", "Layer", "MLP", "Module"}))
 
 
 def provided_helpers_problem(source_of: Callable[[str], str | None],
@@ -128,19 +116,7 @@ def provided_helpers_problem(source_of: Callable[[str], str | None],
     - defined: ``defined(name)`` is True when the student's cells define ``name``.
     The hidden suite uses the same function on the notebook's text.
     """
-    for name in PROVIDED_HELPERS:
-        source = source_of(name)
-        if source is None:
-            return (f"the provided function `{name}` is missing from the MLP cell; restore it "
-                    "(the grader tests Neuron, Layer and MLP through it)")
-        if syntax_without_docstrings(source) != _provided_syntax(name):
-            return (f"the provided function `{name}` was changed; restore it from a fresh copy "
-                    "of the exercise (the grader tests Neuron, Layer and MLP through it)")
-    redefined = sorted(n for n in _provided_free_names() if defined(n))
-    if redefined:
-        return ("your cells redefine " + ", ".join(f"`{n}`" for n in redefined) + ", which "
-                "the provided `evaluate_model` uses; rename yours")
-    return None
+    return MLP_HELPERS.problem(source_of, defined)
 
 
 # ---------------------------------------------------------------------------------------
