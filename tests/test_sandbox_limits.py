@@ -293,36 +293,46 @@ def _cgroups_or_skip(memory_bytes: int) -> cgroups.ChildCgroups:
     return groups
 
 
+def _in_child(work) -> tuple[bytes, int]:
+    """Fork; the child runs ``work(write_fd)`` and exits. Returns (all the child wrote to
+    the pipe, its wait status)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read)
+            work(write)
+        finally:
+            os._exit(0)
+    os.close(write)
+    output = b""
+    while block := os.read(read, 65536):
+        output += block
+    os.close(read)
+    return output, os.waitpid(pid, 0)[1]
+
+
 def test_a_childs_cgroup_counts_shared_memory():
     """With IPC limits far above it, the child's cgroup still stops a shared-memory bomb:
     the child is killed, the host keeps its memory, the folders go away."""
     groups = _cgroups_or_skip(64 << 20)
     folders = groups.new_child()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: joins, then allocates shared memory until stopped
-        try:
-            os.close(read)
-            cgroups.join(folders)
-            linux.unshare(linux.CLONE_NEWIPC)
-            namespaces.limit_ipc(1 << 30)
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.shmat.restype = ctypes.c_void_p
-            libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-            libc.shmdt.argtypes = [ctypes.c_void_p]
-            for _ in range(16):  # 16 x 16 MB = 256 MB, four times the limit
-                address = libc.shmat(libc.shmget(0, 16 << 20, 0o1600), None, 0)
-                ctypes.memset(address, 1, 16 << 20)
-                libc.shmdt(address)
-                os.write(write, b"+")
-        finally:
-            os._exit(0)
-    os.close(write)
-    chunks = b""
-    while block := os.read(read, 1024):
-        chunks += block
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
+
+    def allocate(write: int) -> None:  # the child: joins, then allocates shared memory
+        cgroups.join(folders)
+        linux.unshare(linux.CLONE_NEWIPC)
+        namespaces.limit_ipc(1 << 30)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+        libc.shmdt.argtypes = [ctypes.c_void_p]
+        for _ in range(16):  # 16 x 16 MB = 256 MB, four times the limit
+            address = libc.shmat(libc.shmget(0, 16 << 20, 0o1600), None, 0)
+            ctypes.memset(address, 1, 16 << 20)
+            libc.shmdt(address)
+            os.write(write, b"+")
+
+    chunks, status = _in_child(allocate)
     try:
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
         assert len(chunks) * (16 << 20) <= 64 << 20
@@ -386,28 +396,20 @@ def test_each_child_gets_a_fresh_cgroup(settings):
 
 def test_child_keeps_no_capability():
     """The capability sets are empty after ``drop_capabilities`` (checked in a child)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+
+    def report(write: int) -> None:
+        if os.geteuid() == 0:
+            os.setresuid(65534, 65534, 65534)
         try:
-            if os.geteuid() == 0:
-                os.setresuid(65534, 65534, 65534)
-            try:
-                linux.unshare(linux.CLONE_NEWUSER)  # full capabilities inside ...
-            except OSError:
-                os.write(write, b"REFUSED")
-                os._exit(0)
-            linux.drop_capabilities()  # ... and none after
-            with open("/proc/self/status") as handle:
-                os.write(write, handle.read().encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    status = b""
-    while block := os.read(read, 65536):
-        status += block
-    os.close(read)
-    os.waitpid(pid, 0)
+            linux.unshare(linux.CLONE_NEWUSER)  # full capabilities inside ...
+        except OSError:
+            os.write(write, b"REFUSED")
+            return
+        linux.drop_capabilities()  # ... and none after
+        with open("/proc/self/status") as handle:
+            os.write(write, handle.read().encode())
+
+    status, _ = _in_child(report)
     text = status.decode()
     if text == "REFUSED":
         pytest.skip("this kernel refuses user namespaces")
